@@ -1,0 +1,54 @@
+# dyvm-bench: make | make test | make bench | make clean      (make NATIVE=1 for -march=native)
+BUILD   := build
+NATIVE  ?= 0
+ARCH    := $(if $(filter 1,$(NATIVE)),-march=native,-march=x86-64-v3)
+CFLAGS  := -std=c11 -O2 $(ARCH) -ffp-contract=fast -fopenmp -g -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE \
+           -Ireference -Ibench -Itests -MMD -MP
+LDFLAGS := -fopenmp
+LDLIBS  := -lopenblas -lcjson -lmvec -lm
+GOLDEN  ?= ../shared/golden
+
+REF_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard reference/*.c))
+BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c))
+TEST_LIB  := $(BUILD)/tests/check.o $(BUILD)/tests/compare.o
+TESTS     := $(BUILD)/tests/test_safetensors $(BUILD)/tests/test_model $(BUILD)/tests/test_golden
+
+.PHONY: all test bench clean deps
+all: $(BUILD)/dyvm
+
+# Probe the dependencies (each prints ✓ or ✗); install the missing ones when root, else say how.
+ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
+include $(BUILD)/config.mk
+endif
+$(BUILD)/config.mk: scripts/probe.sh
+	@scripts/probe.sh $@ || { \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing the missing dependencies (scripts/install-deps.sh)"; \
+	    scripts/install-deps.sh && scripts/probe.sh $@; \
+	  else echo "missing dependencies: run   sudo scripts/install-deps.sh   then make again" >&2; exit 1; fi; }
+
+deps:
+	scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/dyvm: $(BENCH_OBJ) $(REF_OBJ)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_LIB) $(REF_OBJ)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+test: $(BUILD)/dyvm $(TESTS)
+	@DYVM=$(BUILD)/dyvm GOLDEN=$(GOLDEN) scripts/run-tests.sh $(TESTS) tests/test_cli.sh
+
+# Until the harness exists: a short demo of `dyvm run` on the Vim-T and Vim-S presets.
+bench: $(BUILD)/dyvm
+	@for m in vim-t vim-s; do for v in vim token block dyvm; do \
+	  echo "== $$m $$v"; $(BUILD)/dyvm run --preset $$m --variant $$v --repeat 5 | grep -E 'forward|branches|tokens'; \
+	done; done
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(REF_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(TESTS:=.d) $(TEST_LIB:.o=.d)

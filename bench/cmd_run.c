@@ -1,0 +1,205 @@
+/* `dyvm run`: one forward pass of a variant (SPEC.md section 7), results to a safetensors file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "graph.h"
+#include "rng.h"
+#include "safetensors.h"
+
+static const char run_usage[] =
+    "usage: dyvm run (--weights W.safetensors | --preset vim-t|vim-s|vim-b [--weights-seed S])\n"
+    "                (--input X.safetensors | [--batch B] [--seed S]) --variant vim|token|block|dyvm\n"
+    "                [--out O.safetensors] [--backend cpu|cuda] [--block-policy P] [--token-policy learned|even]\n"
+    "                [--token-ratio R] [--threads N] [--repeat N] [--capture]\n"
+    "  --block-policy  learned (default), all, none, ratio:R (seeded by --seed), count:K\n"
+    "  --capture       also write stream.{i} (h + r after layer i), score.{k}, block_logits.{i}\n"
+    "  --repeat N      time N forwards and print the median latency (the output is from the last)\n";
+
+/* images (B, C, H, W) from the input file, checked against the model */
+static float *load_images(const char *path, const dyvm_config *c, int64_t *B)
+{
+    char err[CLI_ERR];
+    st_file f;
+    if (st_open(path, &f, err, sizeof err)) return cli_fail("%s", err), NULL;
+    const st_tensor *t = st_find(&f, "images");
+    float *x = NULL;
+    if (!t)
+        cli_fail("%s: no tensor \"images\"", path);
+    else if (t->dtype != ST_F32)
+        cli_fail("%s: images has dtype %s, expected F32", path, st_dtype_name(t->dtype));
+    else if (t->ndim != 4 || t->shape[0] < 1 || t->shape[1] != c->channels || t->shape[2] != c->img ||
+             t->shape[3] != c->img)
+        cli_fail("%s: images must be (B, %lld, %lld, %lld) for this model", path, (long long)c->channels,
+                 (long long)c->img, (long long)c->img);
+    else if (!(x = malloc(t->nbytes)))
+        cli_fail("%s: out of memory", path);
+    else {
+        memcpy(x, t->data, t->nbytes);
+        *B = t->shape[0];
+    }
+    st_close(&f);
+    return x;
+}
+
+static float *random_images(const dyvm_config *c, int64_t B, uint64_t seed)
+{
+    const int64_t n = B * c->channels * c->img * c->img;
+    float *x = malloc(sizeof(float) * (size_t)n);
+    if (!x) return cli_fail("out of memory for %lld images", (long long)B), NULL;
+    dyvm_rng r;
+    dyvm_rng_seed(&r, seed);
+    for (int64_t i = 0; i < n; i++) x[i] = (float)dyvm_rng_normal(&r);
+    return x;
+}
+
+static int write_result(const char *path, const dyvm_result *res, const dyvm_run_opts *o, const char *policy)
+{
+    char err[CLI_ERR], names[3][64][32];
+    st_writer *w = st_writer_new();
+    if (!w) return cli_fail("out of memory"), -1;
+    const int64_t B = res->B;
+    st_writer_add(w, "logits", ST_F32, 2, (int64_t[]){B, res->classes}, res->logits);
+    st_writer_add(w, "features", ST_F32, 2, (int64_t[]){B, res->D}, res->features);
+    if (res->block_policy) st_writer_add(w, "block_policy", ST_F32, 3, (int64_t[]){B, res->depth, 2}, res->block_policy);
+    for (int k = 0; k < res->n_stages; k++) {
+        snprintf(names[0][k], sizeof names[0][k], "kept.%d", k);
+        st_writer_add(w, names[0][k], ST_I32, 2, (int64_t[]){B, res->n_keep[k]}, res->kept[k]);
+        if (res->score[k]) {
+            snprintf(names[1][k], sizeof names[1][k], "score.%d", k);
+            st_writer_add(w, names[1][k], ST_F32, 2, (int64_t[]){B, res->score_n[k]}, res->score[k]);
+        }
+    }
+    for (int64_t i = 0; o->capture && i < res->depth && i < 64; i++) {
+        snprintf(names[2][i], sizeof names[2][i], "stream.%lld", (long long)i);
+        st_writer_add(w, names[2][i], ST_F32, 3, (int64_t[]){B, res->stream_L[i], res->D}, res->stream[i]);
+    }
+    char bl[64][32];
+    for (int64_t i = 0; o->capture && res->block_logits && i < res->depth && i < 64; i++)
+        if (res->block_logits[i]) {
+            snprintf(bl[i], sizeof bl[i], "block_logits.%lld", (long long)i);
+            st_writer_add(w, bl[i], ST_F32, 2, (int64_t[]){B, 2}, res->block_logits[i]);
+        }
+    st_writer_meta(w, "variant", dyvm_variant_name(o->variant));
+    st_writer_meta(w, "block_policy", policy);
+    st_writer_meta(w, "token_policy", o->token == TOKEN_LEARNED ? "learned" : "even");
+    int rc = st_writer_save(w, path, err, sizeof err);
+    st_writer_free(w);
+    return rc ? (cli_fail("%s", err), -1) : 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    const char *weights = NULL, *preset = NULL, *input = NULL, *out = NULL, *backend = "cpu", *policy = "learned";
+    const char *variant = NULL;
+    uint64_t wseed = 1, seed = 0;
+    int64_t batch = 1, threads = 0, repeat = 1;
+    dyvm_run_opts o = {.token = TOKEN_LEARNED};
+    bool have_batch = false, have_seed = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(run_usage, stdout), 0;
+        if (!strcmp(a, "--capture")) { o.capture = true; continue; }
+        if (strncmp(a, "--", 2) != 0) return cli_fail("run: unexpected argument \"%s\" (see dyvm run --help)", a);
+        if (!(v = cli_value(argc, argv, &i))) return 2;
+        if (!strcmp(a, "--weights")) weights = v;
+        else if (!strcmp(a, "--preset")) preset = v;
+        else if (!strcmp(a, "--input")) input = v;
+        else if (!strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--variant")) variant = v;
+        else if (!strcmp(a, "--backend")) backend = v;
+        else if (!strcmp(a, "--block-policy")) policy = v;
+        else if (!strcmp(a, "--token-policy")) {
+            if (dyvm_parse_token_policy(v, &o.token)) return cli_fail("--token-policy: \"%s\" is not learned or even", v);
+        } else if (!strcmp(a, "--token-ratio")) {
+            if (cli_double(a, v, 1e-9, 1.0, &o.token_ratio)) return 2;
+        } else if (!strcmp(a, "--batch")) {
+            if (cli_int(a, v, 1, 1 << 20, &batch)) return 2;
+            have_batch = true;
+        } else if (!strcmp(a, "--seed")) {
+            if (cli_u64(a, v, &seed)) return 2;
+            have_seed = true;
+        } else if (!strcmp(a, "--weights-seed")) {
+            if (cli_u64(a, v, &wseed)) return 2;
+        } else if (!strcmp(a, "--threads")) {
+            if (cli_int(a, v, 1, 1024, &threads)) return 2;
+        } else if (!strcmp(a, "--repeat")) {
+            if (cli_int(a, v, 1, 100000, &repeat)) return 2;
+        } else
+            return cli_fail("run: unknown option \"%s\" (see dyvm run --help)", a);
+    }
+    if (!variant) return cli_fail("run: --variant vim|token|block|dyvm is required");
+    if (dyvm_parse_variant(variant, &o.variant)) return cli_fail("--variant: \"%s\" is not vim, token, block or dyvm", variant);
+    if (!weights && !preset) return cli_fail("run: give --weights W.safetensors or --preset vim-t|vim-s|vim-b");
+    if (input && (have_batch || have_seed)) return cli_fail("run: --batch and --seed make random inputs; not with --input");
+    if (strcmp(backend, "cpu") != 0) {
+        if (!strcmp(backend, "cuda")) return cli_fail("--backend cuda: this build has no CUDA backend yet");
+        return cli_fail("--backend: \"%s\" is not cpu or cuda", backend);
+    }
+    char err[CLI_ERR];
+    o.block.seed = seed;
+    if (dyvm_parse_block_policy(policy, &o.block, err, sizeof err)) return cli_fail("--block-policy: %s", err);
+    cli_threads(threads);
+
+    dyvm_weights w;
+    if (cli_model(weights, preset, wseed, &w)) return 2;
+    int rc = 2;
+    float *images = input ? load_images(input, &w.cfg, &batch) : random_images(&w.cfg, batch, seed);
+    dyvm_backend *be = images ? dyvm_cpu_backend(&w) : NULL;
+    dyvm_graph *g = be ? dyvm_graph_new(be, batch, err, sizeof err) : NULL;
+    double *ms = calloc((size_t)repeat, sizeof *ms);
+    if (!images || !be || !g || !ms) {
+        if (images && !g) cli_fail("%s", be ? err : "out of memory");
+        goto done;
+    }
+    char desc[256];
+    printf("model %s", dyvm_config_describe(&w.cfg, desc, sizeof desc));
+    if (weights) printf(" (from %s)\n", weights);
+    else printf(" (weights seed %llu)\n", (unsigned long long)wseed);
+    printf("variant %s, block policy %s, token policy %s, backend %s, batch %lld%s, threads %d\n", variant, policy,
+           o.token == TOKEN_LEARNED ? "learned" : "even", be->name, (long long)batch, input ? "" : " (random input)",
+           cli_thread_count());
+    if (!input) printf("input seed %llu\n", (unsigned long long)seed);
+    dyvm_result res = {0};
+    for (int64_t r = 0; r < repeat; r++) {
+        if (r) dyvm_result_free(&res);
+        double t0 = cli_now();
+        if (dyvm_forward(g, images, batch, &o, &res, err, sizeof err)) {
+            cli_fail("%s", err);
+            goto done;
+        }
+        ms[r] = 1e3 * (cli_now() - t0);
+    }
+    qsort(ms, (size_t)repeat, sizeof *ms, cmp_double);
+    printf("tokens per layer:");
+    for (int64_t i = 0; i < w.cfg.depth && i < 64; i++)
+        if (i == 0 || res.tokens[i] != res.tokens[i - 1]) printf(" %lld@%lld", (long long)res.tokens[i], (long long)i);
+    printf("\nSSM branches run: %lld of %lld (%.3f)\n", (long long)res.branches_run,
+           (long long)(batch * 2 * w.cfg.depth), (double)res.branches_run / (double)(batch * 2 * w.cfg.depth));
+    printf("forward: median %.2f ms, min %.2f ms over %lld run(s)\n", ms[(repeat - 1) / 2], ms[0], (long long)repeat);
+    for (int64_t b = 0; b < batch && b < 4; b++) {
+        int64_t best = 0;
+        for (int64_t k = 1; k < w.cfg.classes; k++)
+            if (res.logits[b * w.cfg.classes + k] > res.logits[b * w.cfg.classes + best]) best = k;
+        printf("image %lld: top-1 class %lld (logit %.4f)\n", (long long)b, (long long)best,
+               (double)res.logits[b * w.cfg.classes + best]);
+    }
+    rc = out ? (write_result(out, &res, &o, policy) ? 2 : 0) : 0;
+    if (!rc && out) printf("wrote %s\n", out);
+    dyvm_result_free(&res);
+done:
+    free(ms);
+    dyvm_graph_free(g);
+    if (be) be->destroy(be);
+    free(images);
+    dyvm_weights_free(&w);
+    return rc;
+}

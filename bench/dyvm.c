@@ -1,0 +1,22 @@
+/* dyvm: the command-line entry point. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static const char usage[] =
+    "usage: dyvm <command> [options]\n"
+    "  run    one forward pass of vim|token|block|dyvm (see dyvm run --help)\n"
+    "  init   write seeded preset weights to a safetensors file (see dyvm init --help)\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "init")) return cmd_init(argc - 1, argv + 1);
+    return cli_fail("unknown command \"%s\" (expected run or init; see dyvm --help)", argv[1]);
+}

@@ -1,0 +1,69 @@
+/* The backend table: the coarse operations the forward graph (graph.c) calls. The CPU backend fills it
+ * with the reference ops (cpu_backend.c); the CUDA backend (kernels/) fills it with kernels. Every buffer
+ * passed to an op lives in the backend's memory (alloc/upload/download move data in and out). Sizes are
+ * int64_t; shapes are written beside each pointer. */
+#ifndef DYVM_BACKEND_H
+#define DYVM_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weights.h"
+
+typedef struct dyvm_backend dyvm_backend;
+
+/* One directional SSM branch (SPEC.md section 4, steps 3-4) for the images in `images`. */
+typedef struct {
+    const dyvm_ssm_weights *w; /* backend copies */
+    int dir;                   /* DIR_FWD or DIR_BWD: DIR_BWD runs from the last token, no reversed copy */
+    const float *xz;           /* (B, L, 2E): x = [..., :E], z = [..., E:] */
+    float *y;                  /* (B, L, E): written for the listed images, zero for the others */
+    const int32_t *images;     /* host (n_images): batch indices that run this branch, ascending */
+    int64_t n_images, B, L;
+} dyvm_branch_args;
+
+struct dyvm_backend {
+    const char *name;
+    void *ctx;
+    const dyvm_weights *w; /* the weights as the ops see them */
+
+    void *(*alloc)(dyvm_backend *be, size_t bytes); /* NULL when out of memory */
+    void (*release)(dyvm_backend *be, void *p);
+    void (*upload)(dyvm_backend *be, void *dst, const void *src, size_t bytes);
+    void (*download)(dyvm_backend *be, void *dst, const void *src, size_t bytes);
+
+    /* h (B, L, D) = [patches[:c], cls, patches[c:]] + pos_embed, from images (B, C, H, W) */
+    void (*embed)(dyvm_backend *be, const float *images, int64_t B, float *h);
+    /* r = first ? h : r + h; u = RMSNorm(r) * weight; all (rows, D) */
+    void (*add_norm)(dyvm_backend *be, const float *weight, float *r, const float *h, float *u, int64_t rows,
+                     int first);
+    /* y (rows, n_out) = x (rows, n_in) . W^T, W (n_out, n_in) */
+    void (*linear)(dyvm_backend *be, const float *x, const float *W, float *y, int64_t rows, int64_t n_in,
+                   int64_t n_out);
+    /* logits (B, 2) = block_head.weight . xz[b, cls] + block_head.bias */
+    void (*block_logits)(dyvm_backend *be, const dyvm_layer_weights *lw, const float *xz, int64_t B, int64_t L,
+                         int64_t cls, float *logits);
+    void (*ssm_branch)(dyvm_backend *be, const dyvm_branch_args *a);
+    /* h (rows, D) = ((y_f + y_b) / 2) . out_proj^T; y_f is overwritten */
+    void (*combine_out_proj)(dyvm_backend *be, const dyvm_layer_weights *lw, float *y_f, const float *y_b,
+                             float *h, int64_t rows);
+    /* scores (B, L-1) = log_softmax(predictor_k(h + r without the class token))[..., 0] */
+    void (*predictor_scores)(dyvm_backend *be, int k, const float *h, const float *r, int64_t B, int64_t L,
+                             int64_t cls, float *scores);
+    /* keep (B, n_keep): indices of the n_keep highest scores (B, n), ties to the lower index, ascending */
+    void (*top_k)(dyvm_backend *be, const float *scores, int64_t B, int64_t n, int64_t n_keep, int32_t *keep);
+    /* h_out, r_out (B, n_keep + 1, D): kept tokens in order, class token at n_keep / 2;
+       pos_out (B, n_keep) = pos (B, L - 1)[keep] (original patch index of each token) */
+    void (*gather)(dyvm_backend *be, const float *h, const float *r, const int32_t *pos, const int32_t *keep,
+                   int64_t B, int64_t L, int64_t cls, int64_t n_keep, float *h_out, float *r_out,
+                   int32_t *pos_out);
+    /* features (B, D) = RMSNorm_f(r + h)[cls]; logits (B, classes) = head(features) */
+    void (*head)(dyvm_backend *be, const float *h, const float *r, int64_t B, int64_t L, int64_t cls,
+                 float *features, float *logits);
+    void (*destroy)(dyvm_backend *be);
+};
+
+/* The CPU reference backend over host weights (not copied; they must outlive it). */
+dyvm_backend *dyvm_cpu_backend(const dyvm_weights *w);
+
+#endif

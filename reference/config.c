@@ -1,0 +1,130 @@
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+int64_t dyvm_keep_count(double ratio, int stage, int64_t M)
+{
+    /* Python: int(self.token_ratio ** (k + 1) * M); pow() in double as CPython's float ** int. */
+    return (int64_t)(pow(ratio, (double)(stage + 1)) * (double)M);
+}
+
+int dyvm_config_set_token_ratio(dyvm_config *cfg, double ratio, char *err, size_t errlen)
+{
+    if (!(ratio > 0.0 && ratio <= 1.0)) {
+        snprintf(err, errlen, "token ratio %g is outside (0, 1]", ratio);
+        return -1;
+    }
+    for (int k = 0; k < cfg->n_prune; k++) {
+        int64_t n = dyvm_keep_count(ratio, k, cfg->M);
+        if (n < 1) {
+            snprintf(err, errlen, "token ratio %g keeps no token at pruning stage %d (M = %lld)", ratio, k,
+                     (long long)cfg->M);
+            return -1;
+        }
+        cfg->token_keep[k] = n;
+    }
+    cfg->token_ratio = ratio;
+    return 0;
+}
+
+int dyvm_config_finish(dyvm_config *c, char *err, size_t errlen)
+{
+    if (c->D <= 0 || c->depth <= 0 || c->N <= 0 || c->K <= 0 || c->R <= 0 || c->classes <= 0 || c->patch <= 0 ||
+        c->img <= 0 || c->channels <= 0 || c->expand <= 0) {
+        snprintf(err, errlen, "config has a non-positive size");
+        return -1;
+    }
+    if (c->stride != c->patch) {
+        snprintf(err, errlen, "stride %lld differs from patch size %lld (only non-overlapping patches are supported)",
+                 (long long)c->stride, (long long)c->patch);
+        return -1;
+    }
+    if (c->img % c->patch != 0) {
+        snprintf(err, errlen, "image size %lld is not a multiple of the patch size %lld", (long long)c->img,
+                 (long long)c->patch);
+        return -1;
+    }
+    if (c->N > 64) {
+        snprintf(err, errlen, "d_state %lld is larger than 64, the most the scan keeps in registers", (long long)c->N);
+        return -1;
+    }
+    if (c->D % 4 != 0) {
+        snprintf(err, errlen, "embed_dim %lld is not a multiple of 4 (the predictors need D/2 and D/4)",
+                 (long long)c->D);
+        return -1;
+    }
+    c->E = c->expand * c->D;
+    int64_t side = c->img / c->patch;
+    c->M = side * side;
+    c->cls_pos = c->M / 2;
+    if (c->n_prune < 0 || c->n_prune > DYVM_MAX_PRUNE) {
+        snprintf(err, errlen, "%d pruning stages (at most %d)", c->n_prune, DYVM_MAX_PRUNE);
+        return -1;
+    }
+    for (int k = 0; k < c->n_prune; k++) {
+        int64_t l = c->prune_loc[k];
+        if (l <= 0 || l >= c->depth || (k > 0 && l <= c->prune_loc[k - 1])) {
+            snprintf(err, errlen, "pruning locations must increase within 1..depth-1 (got %lld at stage %d)",
+                     (long long)l, k);
+            return -1;
+        }
+    }
+    return c->n_prune ? dyvm_config_set_token_ratio(c, c->token_ratio, err, errlen) : 0;
+}
+
+int64_t dyvm_tokens_at_layer(const dyvm_config *c, int64_t layer, int pruning)
+{
+    int64_t n = c->M;
+    if (pruning)
+        for (int k = 0; k < c->n_prune; k++)
+            if (c->prune_loc[k] <= layer) n = c->token_keep[k];
+    return n + 1;
+}
+
+int dyvm_config_preset(const char *name, dyvm_config *c, char *err, size_t errlen)
+{
+    static const struct { const char *name; int64_t D; double token_ratio, block_ratio; } presets[] = {
+        /* embed dims from hustvl/Vim; keep ratios from the DyVM training scripts (SPEC.md section 11) */
+        {"vim-t", 192, 0.9, 0.8},
+        {"vim-s", 384, 0.7, 0.8},
+        {"vim-b", 768, 0.7, 0.7},
+    };
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
+        if (strcmp(name, presets[i].name) != 0) continue;
+        memset(c, 0, sizeof *c);
+        snprintf(c->name, sizeof c->name, "%s", name);
+        c->img = 224;
+        c->patch = c->stride = 16;
+        c->channels = 3;
+        c->D = presets[i].D;
+        c->depth = 24;
+        c->N = 16;
+        c->K = 4;
+        c->expand = 2;
+        c->R = (c->D + 15) / 16; /* math.ceil(d_model / 16) */
+        c->classes = 1000;
+        c->norm_eps = 1e-5f;
+        c->n_prune = 3;
+        c->prune_loc[0] = 6, c->prune_loc[1] = 12, c->prune_loc[2] = 18;
+        c->token_ratio = presets[i].token_ratio;
+        c->block_ratio = presets[i].block_ratio;
+        return dyvm_config_finish(c, err, errlen);
+    }
+    snprintf(err, errlen, "unknown preset \"%s\" (expected vim-t, vim-s or vim-b)", name);
+    return -1;
+}
+
+const char *dyvm_config_describe(const dyvm_config *c, char *buf, size_t len)
+{
+    int n = snprintf(buf, len,
+                     "%s: img %lld patch %lld D %lld E %lld N %lld R %lld K %lld depth %lld classes %lld M %lld",
+                     c->name, (long long)c->img, (long long)c->patch, (long long)c->D, (long long)c->E,
+                     (long long)c->N, (long long)c->R, (long long)c->K, (long long)c->depth,
+                     (long long)c->classes, (long long)c->M);
+    for (int k = 0; k < c->n_prune && n > 0 && (size_t)n < len; k++)
+        n += snprintf(buf + n, len - (size_t)n, "%s%lld@%lld", k ? "," : " keep ", (long long)c->token_keep[k],
+                      (long long)c->prune_loc[k]);
+    return buf;
+}

@@ -1,0 +1,258 @@
+/* CPU reference ops: the PyTorch line each step implements is written above it. */
+#include "cpu_ops.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmath.h"
+
+float *cpu_scratch_get(cpu_scratch *s, size_t floats)
+{
+    size_t bytes = floats * sizeof(float);
+    if (bytes > s->size) {
+        free(s->p);
+        s->size = bytes + bytes / 4;
+        s->p = aligned_alloc(64, (s->size + 63) & ~(size_t)63);
+        if (!s->p) abort(); /* the graph sized everything up front; running out here is not recoverable */
+    }
+    return s->p;
+}
+
+static cpu_ctx *ctx(dyvm_backend *be) { return be->ctx; }
+
+/* y (rows, n_out) = x (rows, n_in; row stride ldx) . W^T (W: n_out, n_in) */
+static void gemm_xwt(const float *x, int64_t ldx, const float *W, float *y, int64_t rows, int64_t n_in,
+                     int64_t n_out)
+{
+    if (rows == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)rows, (blasint)n_out, (blasint)n_in, 1.0f, x,
+                (blasint)ldx, W, (blasint)n_in, 0.0f, y, (blasint)n_out);
+}
+
+static void add_bias(float *y, const float *bias, int64_t rows, int64_t n)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < n; j++) y[i * n + j] += bias[j];
+}
+
+void cpu_embed(dyvm_backend *be, const float *images, int64_t B, float *h)
+{
+    const dyvm_weights *w = ctx(be)->w;
+    const dyvm_config *c = &w->cfg;
+    const int64_t P = c->patch, side = c->img / P, M = c->M, D = c->D, C = c->channels, cpp = C * P * P;
+    const int64_t L = M + 1, cls = c->cls_pos;
+    /* cols (B*M, C*P*P): image patches unrolled in the order of patch_embed.proj.weight (D, C, P, P) */
+    float *cols = cpu_scratch_get(&ctx(be)->scratch, (size_t)(B * M * cpp + B * M * D));
+    float *tok = cols + B * M * cpp; /* (B*M, D) */
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t m = 0; m < M; m++) {
+            const int64_t py = m / side, px = m % side;
+            float *dst = cols + (b * M + m) * cpp;
+            for (int64_t ch = 0; ch < C; ch++)
+                for (int64_t y = 0; y < P; y++)
+                    memcpy(dst + (ch * P + y) * P,
+                           images + ((b * C + ch) * c->img + py * P + y) * c->img + px * P, sizeof(float) * (size_t)P);
+        }
+    /* x = self.proj(x).flatten(2).transpose(1, 2)   (conv with kernel = stride = P) */
+    gemm_xwt(cols, cpp, w->patch_w, tok, B * M, cpp, D);
+    /* x = torch.cat((x[:, :M // 2], cls_token, x[:, M // 2:]), dim=1); x = x + self.pos_embed */
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t t = 0; t < L; t++) {
+            const float *src = t == cls ? w->cls_token : tok + (b * M + (t < cls ? t : t - 1)) * D;
+            const float *bias = t == cls ? NULL : w->patch_b;
+            float *dst = h + (b * L + t) * D;
+            for (int64_t d = 0; d < D; d++) dst[d] = (bias ? src[d] + bias[d] : src[d]) + w->pos_embed[t * D + d];
+        }
+}
+
+/* u = x / sqrt(mean(x^2) + eps) * weight, the sum in float32 as the Triton kernel does */
+static void rms_norm_row(const float *x, const float *weight, float *u, int64_t D, float eps)
+{
+    float ss = 0.0f;
+    for (int64_t d = 0; d < D; d++) ss += x[d] * x[d];
+    const float rstd = 1.0f / sqrtf(ss / (float)D + eps);
+    for (int64_t d = 0; d < D; d++) u[d] = x[d] * rstd * weight[d];
+}
+
+void cpu_add_norm(dyvm_backend *be, const float *weight, float *r, const float *h, float *u, int64_t rows, int first)
+{
+    const dyvm_config *c = &ctx(be)->w->cfg;
+    const int64_t D = c->D;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < rows; i++) {
+        float *ri = r + i * D;
+        const float *hi = h + i * D;
+        /* residual = hidden_states if residual is None else residual + hidden_states   (fp32 residual) */
+        for (int64_t d = 0; d < D; d++) ri[d] = first ? hi[d] : ri[d] + hi[d];
+        /* hidden_states = RMSNorm(residual) */
+        rms_norm_row(ri, weight, u + i * D, D, c->norm_eps);
+    }
+}
+
+void cpu_linear(dyvm_backend *be, const float *x, const float *W, float *y, int64_t rows, int64_t n_in, int64_t n_out)
+{
+    (void)be;
+    gemm_xwt(x, n_in, W, y, rows, n_in, n_out);
+}
+
+void cpu_block_logits(dyvm_backend *be, const dyvm_layer_weights *lw, const float *xz, int64_t B, int64_t L,
+                      int64_t cls, float *logits)
+{
+    const int64_t E2 = 2 * ctx(be)->w->cfg.E;
+    /* block_logits = self.block_head(xz[:, :, cls]) */
+    for (int64_t b = 0; b < B; b++)
+        for (int j = 0; j < 2; j++) {
+            const float *x = xz + (b * L + cls) * E2, *wr = lw->block_head_w + j * E2;
+            float acc = 0.0f;
+            for (int64_t k = 0; k < E2; k++) acc += wr[k] * x[k];
+            logits[b * 2 + j] = acc + lw->block_head_b[j];
+        }
+}
+
+void cpu_combine_out_proj(dyvm_backend *be, const dyvm_layer_weights *lw, float *y_f, const float *y_b, float *h,
+                          int64_t rows)
+{
+    const dyvm_config *c = &ctx(be)->w->cfg;
+    const int64_t E = c->E;
+    /* out = F.linear((out + out_b.flip(-1)) / 2, self.out_proj.weight)   (if_devide_out) */
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t e = 0; e < E; e++) y_f[i * E + e] = (y_f[i * E + e] + y_b[i * E + e]) / 2.0f;
+    gemm_xwt(y_f, E, lw->out_proj, h, rows, E, c->D);
+}
+
+static void gelu_rows(float *x, int64_t n)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i += 4096) DYVM_V8_APPLY(v8_gelu, x + i, (n - i < 4096 ? n - i : 4096));
+}
+
+void cpu_predictor_scores(dyvm_backend *be, int k, const float *h, const float *r, int64_t B, int64_t L, int64_t cls,
+                          float *scores)
+{
+    const dyvm_weights *w = ctx(be)->w;
+    const dyvm_predictor_weights *p = &w->predictors[k];
+    const int64_t D = w->cfg.D, n = L - 1, rows = B * n, H = D / 2, Q = D / 4;
+    float *o = cpu_scratch_get(&ctx(be)->scratch, (size_t)(rows * (2 * D + H + Q + 2)));
+    float *a = o + rows * D, *x1 = a + rows * D, *x2 = x1 + rows * H, *x3 = x2 + rows * Q;
+    /* x = LayerNorm(other_t + other_r)   (the class token split off, the others in order) */
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t t = 0; t < n; t++) {
+            const int64_t src = (b * L + (t < cls ? t : t + 1)) * D;
+            float *x = o + (b * n + t) * D;
+            float mean = 0.0f, var = 0.0f;
+            for (int64_t d = 0; d < D; d++) x[d] = h[src + d] + r[src + d], mean += x[d];
+            mean /= (float)D;
+            for (int64_t d = 0; d < D; d++) var += (x[d] - mean) * (x[d] - mean);
+            const float rstd = 1.0f / sqrtf(var / (float)D + 1e-5f);
+            for (int64_t d = 0; d < D; d++) x[d] = (x[d] - mean) * rstd * p->ln_w[d] + p->ln_b[d];
+        }
+    /* x = GELU(Linear(x)) */
+    gemm_xwt(o, D, p->in_w, a, rows, D, D);
+    add_bias(a, p->in_b, rows, D);
+    gelu_rows(a, rows * D);
+    /* global_x = (x[:, :, C//2:] * policy).sum(dim=1, keepdim=True) / (torch.sum(policy, dim=1) + 1)
+       x = torch.cat([local_x, global_x.expand(B, N, C//2)], dim=-1) */
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < B; b++) {
+        float *g = o + b * n * D; /* reuse o's first row of the image for the sum */
+        for (int64_t d = H; d < D; d++) g[d] = 0.0f;
+        for (int64_t t = 0; t < n; t++)
+            for (int64_t d = H; d < D; d++) g[d] += a[(b * n + t) * D + d];
+        for (int64_t d = H; d < D; d++) g[d] /= (float)(n + 1);
+        for (int64_t t = 0; t < n; t++)
+            for (int64_t d = H; d < D; d++) a[(b * n + t) * D + d] = g[d];
+    }
+    /* out_conv: Linear(D, D/2), GELU, Linear(D/2, D/4), GELU, Linear(D/4, 2), LogSoftmax */
+    gemm_xwt(a, D, p->out0_w, x1, rows, D, H);
+    add_bias(x1, p->out0_b, rows, H);
+    gelu_rows(x1, rows * H);
+    gemm_xwt(x1, H, p->out2_w, x2, rows, H, Q);
+    add_bias(x2, p->out2_b, rows, Q);
+    gelu_rows(x2, rows * Q);
+    gemm_xwt(x2, Q, p->out4_w, x3, rows, Q, 2);
+    add_bias(x3, p->out4_b, rows, 2);
+    /* score = log_softmax(x)[..., 0] */
+    for (int64_t i = 0; i < rows; i++) {
+        const float x0 = x3[2 * i], x1v = x3[2 * i + 1], m = x0 > x1v ? x0 : x1v;
+        scores[i] = (x0 - m) - logf(expf(x0 - m) + expf(x1v - m));
+    }
+}
+
+typedef struct {
+    float s;
+    int32_t i;
+} scored;
+
+/* descending score, ties to the lower index; NaN sorts last */
+static int by_score(const void *pa, const void *pb)
+{
+    const scored *a = pa, *b = pb;
+    const int an = isnan(a->s), bn = isnan(b->s);
+    if (an != bn) return an - bn;
+    if (!an && a->s != b->s) return a->s > b->s ? -1 : 1;
+    return (a->i > b->i) - (a->i < b->i);
+}
+
+static int by_value(const void *pa, const void *pb)
+{
+    const int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+    return (a > b) - (a < b);
+}
+
+void cpu_top_k(dyvm_backend *be, const float *scores, int64_t B, int64_t n, int64_t n_keep, int32_t *keep)
+{
+    scored *s = (scored *)cpu_scratch_get(&ctx(be)->scratch, (size_t)(2 * n));
+    for (int64_t b = 0; b < B; b++) {
+        /* keep_policy = torch.topk(score, k=num_keep_node, dim=1, largest=True).indices */
+        for (int64_t i = 0; i < n; i++) s[i].s = scores[b * n + i], s[i].i = (int32_t)i;
+        qsort(s, (size_t)n, sizeof *s, by_score);
+        /* keep_policy = torch.sort(keep_policy, dim=1).values */
+        for (int64_t j = 0; j < n_keep; j++) keep[b * n_keep + j] = s[j].i;
+        qsort(keep + b * n_keep, (size_t)n_keep, sizeof(int32_t), by_value);
+    }
+}
+
+void cpu_gather(dyvm_backend *be, const float *h, const float *r, const int32_t *pos, const int32_t *keep, int64_t B,
+                int64_t L, int64_t cls, int64_t n_keep, float *h_out, float *r_out, int32_t *pos_out)
+{
+    const int64_t D = ctx(be)->w->cfg.D, L2 = n_keep + 1, cls2 = n_keep / 2;
+    /* other_t = batch_index_select(other_t, keep_policy); cls_token_position = num_keep_node // 2
+       hidden_states = torch.cat([other_t[:, :cls], cls_t, other_t[:, cls:]], dim=1)   (residual alike) */
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t t = 0; t < L2; t++) {
+            int64_t src = cls;
+            if (t != cls2) {
+                const int64_t o = keep[b * n_keep + (t < cls2 ? t : t - 1)]; /* index among the non-class tokens */
+                src = o < cls ? o : o + 1;
+            }
+            memcpy(h_out + (b * L2 + t) * D, h + (b * L + src) * D, sizeof(float) * (size_t)D);
+            memcpy(r_out + (b * L2 + t) * D, r + (b * L + src) * D, sizeof(float) * (size_t)D);
+        }
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t j = 0; j < n_keep; j++) pos_out[b * n_keep + j] = pos[b * (L - 1) + keep[b * n_keep + j]];
+}
+
+void cpu_head(dyvm_backend *be, const float *h, const float *r, int64_t B, int64_t L, int64_t cls, float *features,
+              float *logits)
+{
+    const dyvm_weights *w = ctx(be)->w;
+    const int64_t D = w->cfg.D;
+    float *x = cpu_scratch_get(&ctx(be)->scratch, (size_t)D);
+    /* hidden_states = rms_norm_fn(hidden_states, norm_f.weight, residual=residual); cls_t = hidden_states[:, cls] */
+    for (int64_t b = 0; b < B; b++) {
+        const int64_t at = (b * L + cls) * D;
+        for (int64_t d = 0; d < D; d++) x[d] = r[at + d] + h[at + d];
+        rms_norm_row(x, w->norm_f, features + b * D, D, w->cfg.norm_eps);
+    }
+    /* logits = self.head(cls_t) */
+    gemm_xwt(features, D, w->head_w, logits, B, D, w->cfg.classes);
+    add_bias(logits, w->head_b, B, w->cfg.classes);
+}

@@ -1,0 +1,317 @@
+#include "graph.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+
+struct dyvm_graph {
+    dyvm_backend *be;
+    int64_t max_B;
+    float *h, *r, *u, *h2, *r2; /* (B, M+1, D) */
+    float *xz;                  /* (B, M+1, 2E) */
+    float *y[2];                /* (B, M+1, E) per direction */
+    float *scores;              /* (B, M) */
+    int32_t *keep, *pos, *pos2; /* (B, M) */
+    float *images;              /* (B, C, H, W) */
+    float *features, *logits, *blog; /* (B, D), (B, classes), (B, 2) */
+};
+
+static const char *variant_names[] = {"vim", "token", "block", "dyvm"};
+
+const char *dyvm_variant_name(dyvm_variant v) { return variant_names[v]; }
+bool dyvm_variant_prunes(dyvm_variant v) { return v == VARIANT_TOKEN || v == VARIANT_DYVM; }
+bool dyvm_variant_selects(dyvm_variant v) { return v == VARIANT_BLOCK || v == VARIANT_DYVM; }
+
+int dyvm_parse_variant(const char *s, dyvm_variant *v)
+{
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, variant_names[i])) return *v = (dyvm_variant)i, 0;
+    return -1;
+}
+
+int dyvm_parse_token_policy(const char *s, dyvm_token_kind *t)
+{
+    if (!strcmp(s, "learned")) return *t = TOKEN_LEARNED, 0;
+    if (!strcmp(s, "even")) return *t = TOKEN_EVEN, 0;
+    return -1;
+}
+
+int dyvm_parse_block_policy(const char *s, dyvm_block_policy *p, char *err, size_t errlen)
+{
+    uint64_t seed = p->seed;
+    memset(p, 0, sizeof *p);
+    p->seed = seed;
+    char *end;
+    if (!strcmp(s, "learned")) p->kind = BLOCK_LEARNED;
+    else if (!strcmp(s, "all")) p->kind = BLOCK_ALL;
+    else if (!strcmp(s, "none")) p->kind = BLOCK_NONE;
+    else if (!strncmp(s, "ratio:", 6)) {
+        p->kind = BLOCK_RATIO;
+        p->ratio = strtod(s + 6, &end);
+        if (end == s + 6 || *end || !(p->ratio >= 0.0 && p->ratio <= 1.0)) {
+            snprintf(err, errlen, "block policy \"%s\": ratio must be a number in [0, 1]", s);
+            return -1;
+        }
+    } else if (!strncmp(s, "count:", 6)) {
+        p->kind = BLOCK_COUNT;
+        p->count = strtoll(s + 6, &end, 10);
+        if (end == s + 6 || *end || p->count < 0) {
+            snprintf(err, errlen, "block policy \"%s\": count must be a non-negative integer", s);
+            return -1;
+        }
+    } else {
+        snprintf(err, errlen, "unknown block policy \"%s\" (expected learned, all, none, ratio:R or count:K)", s);
+        return -1;
+    }
+    return 0;
+}
+
+void dyvm_block_policy_fixed(const dyvm_block_policy *p, int64_t depth, int64_t b, int64_t layer, int run[2])
+{
+    switch (p->kind) {
+    case BLOCK_LEARNED: /* not fixed: the graph asks the block head */
+    case BLOCK_ALL: run[0] = run[1] = 1; break;
+    case BLOCK_NONE: run[0] = run[1] = 0; break;
+    case BLOCK_RATIO:
+        for (int d = 0; d < 2; d++) run[d] = dyvm_hash_uniform(p->seed, (uint64_t)b, (uint64_t)layer, (uint64_t)d) < p->ratio;
+        break;
+    case BLOCK_COUNT: {
+        /* K of the 2*depth branches, spread evenly: layer l runs floor((l+1)K/depth) - floor(lK/depth) of them
+           (0, 1 or 2); layers that run one alternate between forward and backward. */
+        int64_t k = p->count, singles = 0;
+        for (int64_t l = 0; l <= layer; l++) {
+            int64_t c = (l + 1) * k / depth - l * k / depth;
+            if (l == layer) {
+                run[0] = c == 2 || (c == 1 && singles % 2 == 0);
+                run[1] = c == 2 || (c == 1 && singles % 2 == 1);
+            }
+            singles += c == 1;
+        }
+        break;
+    }
+    }
+}
+
+void dyvm_graph_free(dyvm_graph *g)
+{
+    if (!g) return;
+    void *bufs[] = {g->h, g->r, g->u, g->h2, g->r2, g->xz, g->y[0], g->y[1], g->scores, g->keep, g->pos, g->pos2,
+                    g->images, g->features, g->logits, g->blog};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        if (bufs[i]) g->be->release(g->be, bufs[i]);
+    free(g);
+}
+
+dyvm_graph *dyvm_graph_new(dyvm_backend *be, int64_t max_B, char *err, size_t errlen)
+{
+    const dyvm_config *c = &be->w->cfg;
+    dyvm_graph *g = calloc(1, sizeof *g);
+    if (!g) goto oom;
+    g->be = be, g->max_B = max_B;
+    const size_t B = (size_t)max_B, L = (size_t)c->M + 1, D = (size_t)c->D, E = (size_t)c->E, f = sizeof(float);
+    struct { void **p; size_t bytes; } want[] = {
+        {(void **)&g->h, B * L * D * f}, {(void **)&g->r, B * L * D * f}, {(void **)&g->u, B * L * D * f},
+        {(void **)&g->h2, B * L * D * f}, {(void **)&g->r2, B * L * D * f}, {(void **)&g->xz, B * L * 2 * E * f},
+        {(void **)&g->y[0], B * L * E * f}, {(void **)&g->y[1], B * L * E * f}, {(void **)&g->scores, B * L * f},
+        {(void **)&g->keep, B * L * 4}, {(void **)&g->pos, B * L * 4}, {(void **)&g->pos2, B * L * 4},
+        {(void **)&g->images, B * (size_t)(c->channels * c->img * c->img) * f},
+        {(void **)&g->features, B * D * f}, {(void **)&g->logits, B * (size_t)c->classes * f},
+        {(void **)&g->blog, B * 2 * f}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!(*want[i].p = be->alloc(be, want[i].bytes))) goto oom;
+    return g;
+oom:
+    dyvm_graph_free(g);
+    snprintf(err, errlen, "out of memory for a batch of %lld on the %s backend", (long long)max_B, be->name);
+    return NULL;
+}
+
+void dyvm_result_free(dyvm_result *r)
+{
+    free(r->logits), free(r->features), free(r->block_policy);
+    for (int k = 0; k < 8; k++) free(r->kept[k]), free(r->score[k]);
+    if (r->stream)
+        for (int64_t i = 0; i < r->depth; i++) free(r->stream[i]);
+    if (r->block_logits)
+        for (int64_t i = 0; i < r->depth; i++) free(r->block_logits[i]);
+    free(r->stream), free(r->stream_L), free(r->block_logits);
+    memset(r, 0, sizeof *r);
+}
+
+static int check_opts(const dyvm_weights *w, const dyvm_run_opts *o, int64_t B, int64_t max_B, char *err,
+                      size_t errlen)
+{
+    if (B < 1 || B > max_B) {
+        snprintf(err, errlen, "batch %lld outside 1..%lld", (long long)B, (long long)max_B);
+        return -1;
+    }
+    if (dyvm_variant_prunes(o->variant)) {
+        if (w->cfg.n_prune == 0) {
+            snprintf(err, errlen, "variant %s needs pruning locations, and these weights have none",
+                     dyvm_variant_name(o->variant));
+            return -1;
+        }
+        if (o->token == TOKEN_LEARNED && !w->has_predictors) {
+            snprintf(err, errlen, "variant %s with the learned token policy needs score_predictors.* weights "
+                     "(use --token-policy even)", dyvm_variant_name(o->variant));
+            return -1;
+        }
+    }
+    if (dyvm_variant_selects(o->variant)) {
+        if (o->block.kind == BLOCK_LEARNED && !w->has_block_heads) {
+            snprintf(err, errlen, "variant %s with the learned block policy needs layers.*.mixer.block_head.* weights "
+                     "(use --block-policy all|none|ratio:R|count:K)", dyvm_variant_name(o->variant));
+            return -1;
+        }
+        if (o->block.kind == BLOCK_COUNT && o->block.count > 2 * w->cfg.depth) {
+            snprintf(err, errlen, "block policy count:%lld exceeds the %lld directional branches",
+                     (long long)o->block.count, (long long)(2 * w->cfg.depth));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Which branches image b runs at this layer: learned decisions come from the block head, in float32 as
+ * the official code does: sigmoid(logit) > 0.5. */
+static void decide(dyvm_graph *g, const dyvm_run_opts *o, const dyvm_layer_weights *lw, int64_t B, int64_t L,
+                   int64_t cls, int64_t layer, int (*run)[2], float *logits_host)
+{
+    dyvm_backend *be = g->be;
+    if (!dyvm_variant_selects(o->variant)) {
+        for (int64_t b = 0; b < B; b++) run[b][0] = run[b][1] = 1;
+        return;
+    }
+    if (o->block.kind != BLOCK_LEARNED) {
+        for (int64_t b = 0; b < B; b++) dyvm_block_policy_fixed(&o->block, be->w->cfg.depth, b, layer, run[b]);
+        return;
+    }
+    be->block_logits(be, lw, g->xz, B, L, cls, g->blog);
+    be->download(be, logits_host, g->blog, sizeof(float) * (size_t)(2 * B)); /* the one read-back per layer */
+    for (int64_t b = 0; b < B; b++)
+        for (int d = 0; d < 2; d++) run[b][d] = 1.0f / (1.0f + expf(-logits_host[b * 2 + d])) > 0.5f;
+}
+
+/* token policy "even": n_keep indices spread evenly over n */
+static void even_keep(int32_t *keep, int64_t B, int64_t n, int64_t n_keep)
+{
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t j = 0; j < n_keep; j++) keep[b * n_keep + j] = (int32_t)(((2 * j + 1) * n) / (2 * n_keep));
+}
+
+static int capture_stream(dyvm_graph *g, dyvm_result *res, int64_t layer, int64_t B, int64_t L)
+{
+    const int64_t D = g->be->w->cfg.D, n = B * L * D;
+    float *s = malloc(sizeof(float) * (size_t)(2 * n));
+    if (!s) return -1;
+    g->be->download(g->be, s, g->h, sizeof(float) * (size_t)n);
+    g->be->download(g->be, s + n, g->r, sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) s[i] += s[n + i];
+    res->stream[layer] = s;
+    res->stream_L[layer] = L;
+    return 0;
+}
+
+int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_opts *o, dyvm_result *res, char *err,
+                 size_t errlen)
+{
+    dyvm_backend *be = g->be;
+    const dyvm_weights *w = be->w;
+    dyvm_config cfg = w->cfg;
+    memset(res, 0, sizeof *res);
+    if (errlen) err[0] = '\0';
+    if (check_opts(w, o, B, g->max_B, err, errlen)) return -1;
+    if (o->token_ratio > 0 && dyvm_config_set_token_ratio(&cfg, o->token_ratio, err, errlen)) return -1;
+    const bool prunes = dyvm_variant_prunes(o->variant), selects = dyvm_variant_selects(o->variant);
+    const int64_t D = cfg.D, E = cfg.E, depth = cfg.depth, M = cfg.M;
+    res->B = B, res->classes = cfg.classes, res->D = D, res->depth = depth;
+    res->logits = malloc(sizeof(float) * (size_t)(B * cfg.classes));
+    res->features = malloc(sizeof(float) * (size_t)(B * D));
+    res->block_policy = selects ? calloc((size_t)(B * depth * 2), sizeof(float)) : NULL;
+    int (*run)[2] = malloc(sizeof *run * (size_t)B);
+    int32_t *list = malloc(sizeof(int32_t) * (size_t)B), *host_keep = malloc(sizeof(int32_t) * (size_t)(B * M));
+    float *blog = malloc(sizeof(float) * (size_t)(2 * B));
+    if (o->capture) {
+        res->stream = calloc((size_t)depth, sizeof *res->stream);
+        res->stream_L = calloc((size_t)depth, sizeof *res->stream_L);
+        res->block_logits = calloc((size_t)depth, sizeof *res->block_logits);
+    }
+    int rc = -1;
+    if (!res->logits || !res->features || (selects && !res->block_policy) || !run || !list || !host_keep || !blog ||
+        (o->capture && (!res->stream || !res->stream_L || !res->block_logits))) {
+        snprintf(err, errlen, "out of memory for the results");
+        goto done;
+    }
+
+    be->upload(be, g->images, images, sizeof(float) * (size_t)(B * cfg.channels * cfg.img * cfg.img));
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t m = 0; m < M; m++) host_keep[b * M + m] = (int32_t)m;
+    be->upload(be, g->pos, host_keep, sizeof(int32_t) * (size_t)(B * M));
+
+    /* x = patch_embed(x); cls token in the middle; + pos_embed */
+    be->embed(be, g->images, B, g->h);
+    int64_t L = M + 1, cls = cfg.cls_pos;
+    int stage = 0;
+    for (int64_t i = 0; i < depth; i++) {
+        const dyvm_layer_weights *lw = &w->layers[i];
+        if (prunes && stage < cfg.n_prune && cfg.prune_loc[stage] == i) {
+            const int64_t n = L - 1, nk = cfg.token_keep[stage];
+            if (o->token == TOKEN_LEARNED) {
+                be->predictor_scores(be, stage, g->h, g->r, B, L, cls, g->scores);
+                be->top_k(be, g->scores, B, n, nk, g->keep);
+                if (o->capture && (res->score[stage] = malloc(sizeof(float) * (size_t)(B * n)))) {
+                    be->download(be, res->score[stage], g->scores, sizeof(float) * (size_t)(B * n));
+                    res->score_n[stage] = n;
+                }
+            } else {
+                even_keep(host_keep, B, n, nk);
+                be->upload(be, g->keep, host_keep, sizeof(int32_t) * (size_t)(B * nk));
+            }
+            be->gather(be, g->h, g->r, g->pos, g->keep, B, L, cls, nk, g->h2, g->r2, g->pos2);
+            float *t = g->h; g->h = g->h2; g->h2 = t;
+            t = g->r; g->r = g->r2; g->r2 = t;
+            int32_t *p = g->pos; g->pos = g->pos2; g->pos2 = p;
+            L = nk + 1, cls = nk / 2;
+            res->n_keep[stage] = nk;
+            if (!(res->kept[stage] = malloc(sizeof(int32_t) * (size_t)(B * nk)))) goto done;
+            be->download(be, res->kept[stage], g->pos, sizeof(int32_t) * (size_t)(B * nk));
+            res->n_stages = ++stage;
+        }
+        if (i < 64) res->tokens[i] = L;
+        /* residual = residual + hidden_states; hidden_states = norm(residual) */
+        be->add_norm(be, lw->norm_w, g->r, g->h, g->u, B * L, i == 0);
+        /* xz = self.in_proj(hidden_states) */
+        be->linear(be, g->u, lw->in_proj, g->xz, B * L, D, 2 * E);
+        decide(g, o, lw, B, L, cls, i, run, blog);
+        if (o->capture && selects && o->block.kind == BLOCK_LEARNED &&
+            (res->block_logits[i] = malloc(sizeof(float) * (size_t)(2 * B))))
+            memcpy(res->block_logits[i], blog, sizeof(float) * (size_t)(2 * B));
+        for (int d = 0; d < 2; d++) {
+            int64_t n = 0;
+            for (int64_t b = 0; b < B; b++)
+                if (run[b][d]) list[n++] = (int32_t)b;
+            if (selects)
+                for (int64_t b = 0; b < B; b++) res->block_policy[(b * depth + i) * 2 + d] = (float)run[b][d];
+            res->branches_run += n;
+            dyvm_branch_args a = {.w = &lw->dir[d], .dir = d, .xz = g->xz, .y = g->y[d], .images = list,
+                                  .n_images = n, .B = B, .L = L};
+            be->ssm_branch(be, &a);
+        }
+        /* hidden_states = out_proj((y_fwd + y_bwd.flip) / 2) */
+        be->combine_out_proj(be, lw, g->y[0], g->y[1], g->h, B * L);
+        if (o->capture && capture_stream(g, res, i, B, L)) goto done;
+    }
+    /* features = norm_f(residual + hidden_states)[:, cls]; logits = head(features) */
+    be->head(be, g->h, g->r, B, L, cls, g->features, g->logits);
+    be->download(be, res->features, g->features, sizeof(float) * (size_t)(B * D));
+    be->download(be, res->logits, g->logits, sizeof(float) * (size_t)(B * cfg.classes));
+    rc = 0;
+done:
+    if (rc && !err[0]) snprintf(err, errlen, "out of memory during the forward pass");
+    free(run), free(list), free(host_keep), free(blog);
+    if (rc) dyvm_result_free(res);
+    return rc;
+}

@@ -1,0 +1,66 @@
+/* The forward graph (SPEC.md sections 3-6): one layer loop for the four variants and every backend. A
+ * variant is two switches (token pruning, block selection); a policy is data. */
+#ifndef DYVM_GRAPH_H
+#define DYVM_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+typedef enum { VARIANT_VIM, VARIANT_TOKEN, VARIANT_BLOCK, VARIANT_DYVM } dyvm_variant;
+typedef enum { BLOCK_LEARNED, BLOCK_ALL, BLOCK_NONE, BLOCK_RATIO, BLOCK_COUNT } dyvm_block_kind;
+typedef enum { TOKEN_LEARNED, TOKEN_EVEN } dyvm_token_kind;
+
+typedef struct {
+    dyvm_block_kind kind;
+    double ratio;  /* ratio:R */
+    int64_t count; /* count:K */
+    uint64_t seed; /* ratio:R draws from this seed */
+} dyvm_block_policy;
+
+typedef struct {
+    dyvm_variant variant;
+    dyvm_block_policy block;
+    dyvm_token_kind token;
+    double token_ratio; /* 0: the model's own */
+    bool capture;       /* keep stream.{i}, score.{k}, block_logits.{i} for checking */
+} dyvm_run_opts;
+
+typedef struct {
+    int64_t B, classes, D, depth;
+    float *logits;       /* (B, classes) */
+    float *features;     /* (B, D) */
+    float *block_policy; /* (B, depth, 2), 1 where a branch ran; NULL without block selection */
+    int n_stages;        /* pruning stages run */
+    int64_t n_keep[8];
+    int32_t *kept[8];    /* (B, n_keep[k]): original patch index of each kept token, in sequence order */
+    int64_t tokens[64];  /* tokens in the sequence (class included) at each layer, up to 64 layers */
+    int64_t branches_run; /* directional SSM branches run, summed over images */
+    /* captures (opts.capture) */
+    float **stream;        /* depth x (B, stream_L[i], D): h + r after layer i */
+    int64_t *stream_L;
+    float *score[8];       /* (B, n): predictor scores before stage k, in sequence order */
+    int64_t score_n[8];
+    float **block_logits;  /* depth x (B, 2), learned block policy only */
+} dyvm_result;
+
+const char *dyvm_variant_name(dyvm_variant v);
+int dyvm_parse_variant(const char *s, dyvm_variant *v);
+int dyvm_parse_block_policy(const char *s, dyvm_block_policy *p, char *err, size_t errlen);
+int dyvm_parse_token_policy(const char *s, dyvm_token_kind *t);
+bool dyvm_variant_prunes(dyvm_variant v);
+bool dyvm_variant_selects(dyvm_variant v);
+/* Which of layer i's branches run under a non-learned policy, for image b. */
+void dyvm_block_policy_fixed(const dyvm_block_policy *p, int64_t depth, int64_t b, int64_t layer, int run[2]);
+
+typedef struct dyvm_graph dyvm_graph;
+dyvm_graph *dyvm_graph_new(dyvm_backend *be, int64_t max_B, char *err, size_t errlen);
+/* images: host (B, C, H, W). Returns 0, or -1 with err (a bad option for these weights). */
+int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_opts *o, dyvm_result *res,
+                 char *err, size_t errlen);
+void dyvm_result_free(dyvm_result *r);
+void dyvm_graph_free(dyvm_graph *g);
+
+#endif

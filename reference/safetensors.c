@@ -1,0 +1,483 @@
+/* safetensors reader and writer; see safetensors.h. */
+#include "safetensors.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const dtype_names[ST_DTYPE_COUNT] = {
+    "BOOL", "U8", "I8", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "F64", "I64", "U64"};
+static const unsigned char dtype_sizes[ST_DTYPE_COUNT] = {1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 8, 8, 8};
+
+const char *st_dtype_name(st_dtype dt) { return (unsigned)dt < ST_DTYPE_COUNT ? dtype_names[dt] : "?"; }
+size_t st_dtype_size(st_dtype dt) { return (unsigned)dt < ST_DTYPE_COUNT ? dtype_sizes[dt] : 0; }
+
+/* Product of the dims, -1 on a negative dim or int64 overflow. A 0 dim wins over overflow, since
+ * [0, 2^40, 2^40] is a legal empty tensor. */
+static int64_t numel_of(int ndim, const int64_t *shape)
+{
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0) return -1;
+        if (shape[i] == 0) return 0;
+    }
+    for (int i = 0; i < ndim; i++) {
+        if (n > INT64_MAX / shape[i]) return -1;
+        n *= shape[i];
+    }
+    return n;
+}
+
+int64_t st_numel(const st_tensor *t)
+{
+    return (t && t->ndim >= 0 && t->ndim <= ST_MAX_DIMS) ? numel_of(t->ndim, t->shape) : -1;
+}
+
+/* Bytes for numel elements of dt, or -1 when that exceeds INT64_MAX. */
+static int64_t bytes_of(int64_t numel, st_dtype dt)
+{
+    int64_t es = (int64_t)st_dtype_size(dt);
+    return (numel < 0 || es == 0 || numel > INT64_MAX / es) ? -1 : numel * es;
+}
+
+#ifdef __GNUC__
+__attribute__((format(printf, 4, 5)))
+#endif
+/* Writes "<path>: <fault>" to err and returns -1. Control characters (from a tensor name or the
+ * path) become '?' so the message stays one line. */
+static int fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
+{
+    if (!err || errlen == 0) return -1;
+    int n = snprintf(err, errlen, "%s: ", path ? path : "(null)");
+    if (n >= 0 && (size_t)n < errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    for (char *p = err; *p; p++)
+        if ((unsigned char)*p < 0x20) *p = '?';
+    return -1;
+}
+
+/* ------------------------------------------------------------------------------------------ reader */
+
+typedef struct { const char *path; char *err; size_t errlen; } ctx;
+#define FAIL(c, ...) fail((c)->err, (c)->errlen, (c)->path, __VA_ARGS__)
+
+/* JSON numbers arrive as doubles: accept only integers in [0, 2^53], where a double is exact. */
+static int get_uint(const cJSON *j, int64_t *out)
+{
+    if (!cJSON_IsNumber(j)) return -1;
+    double d = j->valuedouble;
+    if (!(d >= 0 && d <= 9007199254740992.0) || d != (double)(int64_t)d) return -1;
+    *out = (int64_t)d;
+    return 0;
+}
+
+/* The member named key; cJSON keeps duplicate keys, and silently taking the first would hide a fault. */
+static int get_member(const ctx *c, const cJSON *obj, const char *tname, const char *key, const cJSON **out)
+{
+    const cJSON *m;
+    *out = NULL;
+    cJSON_ArrayForEach(m, obj) {
+        if (strcmp(m->string, key) != 0) continue;
+        if (*out) return FAIL(c, "tensor \"%s\": duplicate key \"%s\"", tname, key);
+        *out = m;
+    }
+    if (!*out) return FAIL(c, "tensor \"%s\": missing \"%s\"", tname, key);
+    return 0;
+}
+
+/* Validates one tensor entry against a data section of data_size bytes at base. */
+static int parse_entry(const ctx *c, const cJSON *e, st_tensor *t, const unsigned char *base, size_t data_size)
+{
+    const char *name = e->string;
+    const cJSON *jd, *js, *jo, *it;
+    if (!cJSON_IsObject(e)) return FAIL(c, "tensor \"%s\": entry is not a JSON object", name);
+    if (get_member(c, e, name, "dtype", &jd) || get_member(c, e, name, "shape", &js) ||
+        get_member(c, e, name, "data_offsets", &jo))
+        return -1;
+
+    if (!cJSON_IsString(jd)) return FAIL(c, "tensor \"%s\": dtype is not a string", name);
+    int dt = 0;
+    while (dt < ST_DTYPE_COUNT && strcmp(jd->valuestring, dtype_names[dt]) != 0) dt++;
+    if (dt == ST_DTYPE_COUNT) return FAIL(c, "tensor \"%s\": unknown dtype \"%s\"", name, jd->valuestring);
+    t->dtype = (st_dtype)dt;
+
+    if (!cJSON_IsArray(js)) return FAIL(c, "tensor \"%s\": shape is not a JSON array", name);
+    t->ndim = 0;
+    cJSON_ArrayForEach(it, js) {
+        if (t->ndim == ST_MAX_DIMS) return FAIL(c, "tensor \"%s\": shape has more than %d dims", name, ST_MAX_DIMS);
+        if (get_uint(it, &t->shape[t->ndim]))
+            return FAIL(c, "tensor \"%s\": shape[%d] is not a non-negative integer (at most 2^53)", name, t->ndim);
+        t->ndim++;
+    }
+
+    int64_t off[2];
+    if (!cJSON_IsArray(jo) || cJSON_GetArraySize(jo) != 2)
+        return FAIL(c, "tensor \"%s\": data_offsets is not a JSON array of 2 integers", name);
+    it = jo->child;
+    for (int k = 0; k < 2; k++, it = it->next)
+        if (get_uint(it, &off[k]))
+            return FAIL(c, "tensor \"%s\": data_offsets[%d] is not a non-negative integer (at most 2^53)", name, k);
+    if (off[1] < off[0])
+        return FAIL(c, "tensor \"%s\": data_offsets end %lld is before begin %lld", name, (long long)off[1], (long long)off[0]);
+    if ((uint64_t)off[1] > data_size)
+        return FAIL(c, "tensor \"%s\": data_offsets [%lld,%lld] out of range (data section is %zu bytes)", name,
+                    (long long)off[0], (long long)off[1], data_size);
+
+    int64_t want = bytes_of(numel_of(t->ndim, t->shape), t->dtype);
+    if (want != off[1] - off[0]) {
+        char sh[ST_MAX_DIMS * 21 + 3] = "[", wb[24] = "more than 2^63";
+        for (int i = 0; i < t->ndim; i++)
+            snprintf(sh + strlen(sh), sizeof sh - strlen(sh), "%s%lld", i ? "," : "", (long long)t->shape[i]);
+        strcat(sh, "]");
+        if (want >= 0) snprintf(wb, sizeof wb, "%lld", (long long)want);
+        return FAIL(c, "tensor \"%s\": byte size %lld does not match shape %s of %s (%s bytes)", name,
+                    (long long)(off[1] - off[0]), sh, dtype_names[dt], wb);
+    }
+    t->nbytes = (size_t)want;
+    t->data = base + off[0];
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* First name that occurs twice, or NULL; sorting keeps this O(n log n) on hostile headers. */
+static const char *find_dup(char **names, size_t n, int *oom)
+{
+    const char *dup = NULL;
+    char **s = malloc((n ? n : 1) * sizeof *s);
+    *oom = !s;
+    if (!s) return NULL;
+    memcpy(s, names, n * sizeof *s);
+    qsort(s, n, sizeof *s, cmp_str);
+    for (size_t i = 1; i < n && !dup; i++)
+        if (strcmp(s[i - 1], s[i]) == 0) dup = s[i];
+    free(s);
+    return dup;
+}
+
+/* Data order; ties (zero-sized tensors) broken by size then name so the order is deterministic. */
+static int cmp_data(const void *pa, const void *pb)
+{
+    const st_tensor *a = pa, *b = pb;
+    if (a->data != b->data) return a->data < b->data ? -1 : 1;
+    if (a->nbytes != b->nbytes) return a->nbytes < b->nbytes ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
+static int parse_meta(const ctx *c, const cJSON *m, st_file *f)
+{
+    const cJSON *it;
+    int oom;
+    if (!cJSON_IsObject(m)) return FAIL(c, "\"__metadata__\" is not a JSON object");
+    size_t n = 0;
+    cJSON_ArrayForEach(it, m) n++;
+    f->meta_keys = calloc(n ? n : 1, sizeof *f->meta_keys);
+    f->meta_vals = calloc(n ? n : 1, sizeof *f->meta_vals);
+    if (!f->meta_keys || !f->meta_vals) return FAIL(c, "out of memory");
+    cJSON_ArrayForEach(it, m) {
+        if (!cJSON_IsString(it)) return FAIL(c, "metadata value for \"%s\" is not a string", it->string);
+        char *k = f->meta_keys[f->n_meta] = strdup(it->string), *v = f->meta_vals[f->n_meta++] = strdup(it->valuestring);
+        if (!k || !v) return FAIL(c, "out of memory");
+    }
+    const char *dup = find_dup(f->meta_keys, n, &oom);
+    if (oom) return FAIL(c, "out of memory");
+    if (dup) return FAIL(c, "duplicate metadata key \"%s\"", dup);
+    return 0;
+}
+
+/* Validates the header (hdr, n bytes, NUL-padded) and fills f. */
+static int parse_header(const ctx *c, const char *hdr, size_t n, st_file *f)
+{
+    /* a NUL would end cJSON's view of a string early, so names could silently differ from the file */
+    const char *nul = memchr(hdr, 0, n);
+    if (nul) return FAIL(c, "header is not valid JSON (NUL byte at offset %zu)", (size_t)(nul - hdr));
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(hdr, n, &end, 0);
+    if (!root) return FAIL(c, "header is not valid JSON (error near byte %zu)", end ? (size_t)(end - hdr) : (size_t)0);
+    int rc = -1;
+    /* safetensors pads the header with spaces; anything else after the object is garbage */
+    for (const char *p = end; p < hdr + n; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            FAIL(c, "header is not valid JSON (trailing data at byte %zu)", (size_t)(p - hdr));
+            goto out;
+        }
+    if (!cJSON_IsObject(root)) { FAIL(c, "header is not a JSON object"); goto out; }
+
+    const unsigned char *base = f->buf + 8 + n;
+    size_t data_size = f->size - 8 - n, count = 0;
+    const cJSON *e, *meta = NULL;
+    cJSON_ArrayForEach(e, root) count++;
+    f->tensors = calloc(count ? count : 1, sizeof *f->tensors);
+    if (!f->tensors) { FAIL(c, "out of memory"); goto out; }
+    cJSON_ArrayForEach(e, root) {
+        if (strcmp(e->string, "__metadata__") == 0) {
+            if (meta) { FAIL(c, "duplicate \"__metadata__\""); goto out; }
+            meta = e;
+            if (parse_meta(c, e, f)) goto out;
+            continue;
+        }
+        st_tensor *t = &f->tensors[f->n_tensors++];
+        if (!(t->name = strdup(e->string))) { FAIL(c, "out of memory"); goto out; }
+        if (parse_entry(c, e, t, base, data_size)) goto out;
+    }
+
+    char **names = malloc((f->n_tensors ? f->n_tensors : 1) * sizeof *names);
+    if (!names) { FAIL(c, "out of memory"); goto out; }
+    for (size_t i = 0; i < f->n_tensors; i++) names[i] = f->tensors[i].name;
+    int oom;
+    const char *dup = find_dup(names, f->n_tensors, &oom);
+    free(names);
+    if (dup || oom) {
+        dup ? FAIL(c, "duplicate tensor name \"%s\"", dup) : FAIL(c, "out of memory");
+        goto out;
+    }
+
+    /* The data must be tiled exactly: sorted by begin, each tensor starts where the previous ended. */
+    qsort(f->tensors, f->n_tensors, sizeof *f->tensors, cmp_data);
+    size_t pos = 0;
+    for (size_t i = 0; i < f->n_tensors; i++) {
+        const st_tensor *t = &f->tensors[i];
+        size_t b = (size_t)(t->data - base);
+        if (b < pos) {
+            const st_tensor *p = &f->tensors[i - 1];
+            size_t pb = (size_t)(p->data - base);
+            FAIL(c, "tensor \"%s\" data [%zu,%zu) overlaps tensor \"%s\" [%zu,%zu)", t->name, b, b + t->nbytes,
+                 p->name, pb, pb + p->nbytes);
+            goto out;
+        }
+        if (b > pos) {
+            FAIL(c, "data bytes [%zu,%zu) before tensor \"%s\" are not covered by any tensor", pos, b, t->name);
+            goto out;
+        }
+        pos = b + t->nbytes;
+    }
+    if (pos != data_size) {
+        FAIL(c, "data section has %zu trailing bytes not covered by any tensor", data_size - pos);
+        goto out;
+    }
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+int st_parse(const char *path, unsigned char *buf, size_t size, st_file *f, char *err, size_t errlen)
+{
+    ctx c = {path ? path : "(null)", err, errlen};
+    if (err && errlen) err[0] = '\0';
+    if (!f) { free(buf); return FAIL(&c, "invalid argument"); }
+    memset(f, 0, sizeof *f);
+    f->buf = buf;
+    f->size = buf ? size : 0;
+    if (!(f->path = strdup(c.path))) { FAIL(&c, "out of memory"); goto bad; }
+    if (f->size < 8) { FAIL(&c, "truncated file (%zu bytes, the header length alone takes 8)", f->size); goto bad; }
+    uint64_t n = 0;
+    for (int i = 0; i < 8; i++) n |= (uint64_t)buf[i] << (8 * i);
+    /* compared against what is left, so a length near 2^64 cannot wrap */
+    if (n > f->size - 8) {
+        FAIL(&c, "header length %llu runs past the end of the file (%zu bytes)", (unsigned long long)n, f->size);
+        goto bad;
+    }
+    /* a NUL-padded copy: cJSON may peek a byte past the given length on some malformed input */
+    char *hdr = malloc((size_t)n + 8);
+    if (!hdr) { FAIL(&c, "out of memory"); goto bad; }
+    memcpy(hdr, buf + 8, (size_t)n);
+    memset(hdr + n, 0, 8);
+    int rc = parse_header(&c, hdr, (size_t)n, f);
+    free(hdr);
+    if (rc == 0) return 0;
+bad:
+    st_close(f);
+    return -1;
+}
+
+int st_open(const char *path, st_file *f, char *err, size_t errlen)
+{
+    if (f) memset(f, 0, sizeof *f);
+    if (!path || !f) return fail(err, errlen, path, "invalid argument");
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return fail(err, errlen, path, "%s", strerror(errno));
+    /* the size is only a hint (+1 so EOF shows without a realloc); the loop reads whatever is there */
+    struct stat sb;
+    size_t cap = 1 << 16, len = 0;
+    if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size < SIZE_MAX / 2)
+        cap = (size_t)sb.st_size + 1;
+    unsigned char *buf = malloc(cap);
+    for (;;) {
+        if (!buf) { fclose(fp); return fail(err, errlen, path, "out of memory"); }
+        len += fread(buf + len, 1, cap - len, fp);
+        if (ferror(fp)) {
+            int e = errno;
+            free(buf);
+            fclose(fp);
+            return fail(err, errlen, path, "%s", strerror(e));
+        }
+        if (len < cap) break;
+        unsigned char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+        if (!nb) free(buf);
+        buf = nb;
+        cap *= 2;
+    }
+    fclose(fp);
+    return st_parse(path, buf, len, f, err, errlen);
+}
+
+void st_close(st_file *f)
+{
+    if (!f) return;
+    for (size_t i = 0; i < f->n_tensors; i++) free(f->tensors[i].name);
+    for (size_t i = 0; i < f->n_meta; i++) { free(f->meta_keys[i]); free(f->meta_vals[i]); }
+    free(f->tensors);
+    free(f->meta_keys);
+    free(f->meta_vals);
+    free(f->buf);
+    free(f->path);
+    memset(f, 0, sizeof *f);
+}
+
+const st_tensor *st_find(const st_file *f, const char *name)
+{
+    for (size_t i = 0; f && name && i < f->n_tensors; i++)
+        if (strcmp(f->tensors[i].name, name) == 0) return &f->tensors[i];
+    return NULL;
+}
+
+const char *st_meta(const st_file *f, const char *key)
+{
+    for (size_t i = 0; f && key && i < f->n_meta; i++)
+        if (strcmp(f->meta_keys[i], key) == 0) return f->meta_vals[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ writer */
+
+typedef struct { char *name; st_dtype dtype; int ndim; int64_t shape[ST_MAX_DIMS]; size_t nbytes; const void *data; } wtensor;
+typedef struct { char *key, *val; } wmeta;
+
+struct st_writer {
+    wtensor *t;
+    size_t n, cap;
+    wmeta *m;
+    size_t n_meta, cap_meta;
+};
+
+st_writer *st_writer_new(void) { return calloc(1, sizeof(st_writer)); }
+
+void st_writer_free(st_writer *w)
+{
+    if (!w) return;
+    for (size_t i = 0; i < w->n; i++) free(w->t[i].name);
+    for (size_t i = 0; i < w->n_meta; i++) { free(w->m[i].key); free(w->m[i].val); }
+    free(w->t);
+    free(w->m);
+    free(w);
+}
+
+/* arr with room for element n (capacity *cap, elements of es bytes), or NULL with arr untouched. */
+static void *grow(void *arr, size_t *cap, size_t n, size_t es)
+{
+    if (arr && n < *cap) return arr;
+    size_t nc = *cap ? *cap * 2 : 16;
+    void *p = nc > SIZE_MAX / es ? NULL : realloc(arr, nc * es);
+    if (p) *cap = nc;
+    return p;
+}
+
+int st_writer_add(st_writer *w, const char *name, st_dtype dt, int ndim, const int64_t *shape, const void *data)
+{
+    if (!w || !name || (unsigned)dt >= ST_DTYPE_COUNT || ndim < 0 || ndim > ST_MAX_DIMS || (ndim && !shape))
+        return -1;
+    /* "__metadata__" is reserved by the format, and a repeated name would make an unreadable file */
+    if (strcmp(name, "__metadata__") == 0) return -1;
+    for (size_t i = 0; i < w->n; i++)
+        if (strcmp(w->t[i].name, name) == 0) return -1;
+    int64_t nb = bytes_of(numel_of(ndim, shape), dt);
+    if (nb < 0 || (uint64_t)nb > SIZE_MAX || (nb > 0 && !data)) return -1;
+    for (int d = 0; d < ndim; d++)
+        if (shape[d] > (INT64_C(1) << 53)) return -1; /* readers take JSON numbers as doubles */
+    wtensor *arr = grow(w->t, &w->cap, w->n, sizeof *w->t);
+    if (!arr) return -1;
+    w->t = arr;
+    wtensor *t = &w->t[w->n];
+    if (!(t->name = strdup(name))) return -1;
+    t->dtype = dt, t->ndim = ndim, t->nbytes = (size_t)nb, t->data = data;
+    if (ndim) memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
+    w->n++;
+    return 0;
+}
+
+/* A repeated key replaces the earlier value. */
+int st_writer_meta(st_writer *w, const char *key, const char *val)
+{
+    if (!w || !key || !val) return -1;
+    char *v = strdup(val);
+    if (!v) return -1;
+    for (size_t i = 0; i < w->n_meta; i++)
+        if (strcmp(w->m[i].key, key) == 0) {
+            free(w->m[i].val);
+            w->m[i].val = v;
+            return 0;
+        }
+    char *k = strdup(key);
+    wmeta *arr = k ? grow(w->m, &w->cap_meta, w->n_meta, sizeof *w->m) : NULL;
+    if (!arr) {
+        free(k);
+        free(v);
+        return -1;
+    }
+    w->m = arr;
+    w->m[w->n_meta++] = (wmeta){k, v};
+    return 0;
+}
+
+int st_writer_save(const st_writer *w, const char *path, char *err, size_t errlen)
+{
+    if (err && errlen) err[0] = '\0';
+    if (!w || !path) return fail(err, errlen, path, "invalid argument");
+    cJSON *root = cJSON_CreateObject();
+    cJSON *meta = root && w->n_meta ? cJSON_AddObjectToObject(root, "__metadata__") : root;
+    int ok = meta != NULL;
+    for (size_t i = 0; ok && i < w->n_meta; i++) ok = cJSON_AddStringToObject(meta, w->m[i].key, w->m[i].val) != NULL;
+    uint64_t off = 0;
+    for (size_t i = 0; ok && i < w->n; i++) {
+        const wtensor *t = &w->t[i];
+        /* cJSON prints integral doubles below 1e15 as exact integers: far beyond any file made here */
+        if (t->nbytes > 999999999999999u - off) { ok = 0; break; }
+        double sh[ST_MAX_DIMS], o[2] = {(double)off, (double)(off + t->nbytes)};
+        for (int d = 0; d < t->ndim; d++) sh[d] = (double)t->shape[d];
+        /* adding under a constant key (CS) cannot fail once the array exists, so no array leaks */
+        cJSON *e = cJSON_AddObjectToObject(root, t->name);
+        ok = e && cJSON_AddStringToObject(e, "dtype", dtype_names[t->dtype]) &&
+             cJSON_AddItemToObjectCS(e, "shape", cJSON_CreateDoubleArray(sh, t->ndim)) &&
+             cJSON_AddItemToObjectCS(e, "data_offsets", cJSON_CreateDoubleArray(o, 2));
+        off += t->nbytes;
+    }
+    char *hdr = ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    if (!hdr) return fail(err, errlen, path, "out of memory or data too large");
+    size_t n = strlen(hdr), pad = (8 - n % 8) % 8; /* so that the data starts 8-aligned in the file */
+
+    FILE *fp = fopen(path, "wb");
+    if (!fp) {
+        int e = errno;
+        cJSON_free(hdr);
+        return fail(err, errlen, path, "%s", strerror(e));
+    }
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)(n + pad) >> (8 * i));
+    ok = fwrite(len8, 1, 8, fp) == 8 && fwrite(hdr, 1, n, fp) == n && fwrite("       ", 1, pad, fp) == pad;
+    for (size_t i = 0; ok && i < w->n; i++)
+        ok = w->t[i].nbytes == 0 || fwrite(w->t[i].data, 1, w->t[i].nbytes, fp) == w->t[i].nbytes;
+    int e = ok ? 0 : errno;
+    if (fclose(fp) != 0 && ok) ok = 0, e = errno; /* a full disk may only show at the final flush */
+    cJSON_free(hdr);
+    return ok ? 0 : fail(err, errlen, path, "%s", strerror(e ? e : EIO));
+}
