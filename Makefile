@@ -5,7 +5,7 @@ ARCH    := $(if $(filter 1,$(NATIVE)),-march=native,-march=x86-64-v3)
 CFLAGS  := -std=c11 -O2 $(ARCH) -ffp-contract=fast -fopenmp -g -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE \
            -Ireference -Ibench -Itests -MMD -MP
 LDFLAGS := -fopenmp
-LDLIBS  := -lopenblas -lcjson -lmvec -lm
+LDLIBS   = $(BLAS_LIBS) -lcjson -lmvec -lm
 GOLDEN  ?= ../shared/golden
 
 REF_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard reference/*.c))
@@ -14,6 +14,7 @@ TEST_LIB  := $(BUILD)/tests/check.o $(BUILD)/tests/compare.o
 TESTS     := $(BUILD)/tests/test_safetensors $(BUILD)/tests/test_model $(BUILD)/tests/test_golden
 
 .PHONY: all test bench clean deps
+.SECONDARY:
 all: $(BUILD)/dyvm
 
 # Probe the dependencies (each prints ✓ or ✗); install the missing ones when root, else say how.
@@ -33,11 +34,11 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/dyvm: $(BENCH_OBJ) $(REF_OBJ)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/dyvm: $(BENCH_OBJ) $(REF_OBJ) $(BUILD)/config.mk
+	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -o $@
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_LIB) $(REF_OBJ)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_LIB) $(REF_OBJ) $(BUILD)/config.mk
+	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -o $@
 
 test: $(BUILD)/dyvm $(TESTS)
 	@DYVM=$(BUILD)/dyvm GOLDEN=$(GOLDEN) scripts/run-tests.sh $(TESTS) tests/test_cli.sh

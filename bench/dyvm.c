@@ -12,10 +12,8 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
+    if (argc < 2) return cli_fail("no command (expected run or init; see dyvm --help)");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) return fputs(usage, stdout), 0;
     if (!strcmp(argv[1], "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(argv[1], "init")) return cmd_init(argc - 1, argv + 1);
     return cli_fail("unknown command \"%s\" (expected run or init; see dyvm --help)", argv[1]);

@@ -22,13 +22,33 @@ float *cpu_scratch_get(cpu_scratch *s, size_t floats)
 
 static cpu_ctx *ctx(dyvm_backend *be) { return be->ctx; }
 
+/* Matrix products are cut into fixed tiles that OpenMP threads share, each tile one single-threaded
+ * OpenBLAS call (OpenBLAS runs single-threaded inside a parallel region). OpenBLAS's own threading splits
+ * the work by thread count and changes the rounding of some elements; fixed tiles give the same bits for
+ * any number of threads. */
+#define GEMM_TILE_M 96
+#define GEMM_TILE_N 192
+
+void cpu_gemm_xwt(const float *x, int64_t ldx, const float *W, int64_t ldw, float *y, int64_t ldy, int64_t rows,
+                  int64_t n_in, int64_t n_out)
+{
+    const int64_t tm = (rows + GEMM_TILE_M - 1) / GEMM_TILE_M, tn = (n_out + GEMM_TILE_N - 1) / GEMM_TILE_N;
+#pragma omp parallel for collapse(2) schedule(dynamic, 1)
+    for (int64_t i = 0; i < tm; i++)
+        for (int64_t j = 0; j < tn; j++) {
+            const int64_t r0 = i * GEMM_TILE_M, c0 = j * GEMM_TILE_N;
+            const int64_t m = rows - r0 < GEMM_TILE_M ? rows - r0 : GEMM_TILE_M;
+            const int64_t n = n_out - c0 < GEMM_TILE_N ? n_out - c0 : GEMM_TILE_N;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)n_in, 1.0f,
+                        x + r0 * ldx, (blasint)ldx, W + c0 * ldw, (blasint)ldw, 0.0f, y + r0 * ldy + c0, (blasint)ldy);
+        }
+}
+
 /* y (rows, n_out) = x (rows, n_in; row stride ldx) . W^T (W: n_out, n_in) */
 static void gemm_xwt(const float *x, int64_t ldx, const float *W, float *y, int64_t rows, int64_t n_in,
                      int64_t n_out)
 {
-    if (rows == 0) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)rows, (blasint)n_out, (blasint)n_in, 1.0f, x,
-                (blasint)ldx, W, (blasint)n_in, 0.0f, y, (blasint)n_out);
+    cpu_gemm_xwt(x, ldx, W, n_in, y, n_out, rows, n_in, n_out);
 }
 
 static void add_bias(float *y, const float *bias, int64_t rows, int64_t n)

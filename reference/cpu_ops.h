@@ -20,6 +20,9 @@ typedef struct {
     cpu_scratch scratch;
 } cpu_ctx;
 
+/* y (rows, n_out; row stride ldy) = x (rows, n_in; ldx) . W^T (W: n_out, n_in; ldw), deterministic tiles */
+void cpu_gemm_xwt(const float *x, int64_t ldx, const float *W, int64_t ldw, float *y, int64_t ldy, int64_t rows,
+                  int64_t n_in, int64_t n_out);
 void cpu_embed(dyvm_backend *be, const float *images, int64_t B, float *h);
 void cpu_add_norm(dyvm_backend *be, const float *weight, float *r, const float *h, float *u, int64_t rows, int first);
 void cpu_linear(dyvm_backend *be, const float *x, const float *W, float *y, int64_t rows, int64_t n_in, int64_t n_out);

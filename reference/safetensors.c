@@ -44,11 +44,9 @@ static int64_t bytes_of(int64_t numel, st_dtype dt)
     return (numel < 0 || es == 0 || numel > INT64_MAX / es) ? -1 : numel * es;
 }
 
-#ifdef __GNUC__
-__attribute__((format(printf, 4, 5)))
-#endif
 /* Writes "<path>: <fault>" to err and returns -1. Control characters (from a tensor name or the
- * path) become '?' so the message stays one line. */
+ * path) become '?' so that the message stays one line. */
+__attribute__((format(printf, 4, 5)))
 static int fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
 {
     if (!err || errlen == 0) return -1;
@@ -79,18 +77,17 @@ static int get_uint(const cJSON *j, int64_t *out)
     return 0;
 }
 
-/* The member named key; cJSON keeps duplicate keys, and silently taking the first would hide a fault. */
-static int get_member(const ctx *c, const cJSON *obj, const char *tname, const char *key, const cJSON **out)
+/* The member named key. cJSON keeps repeated keys; silently taking the first would hide a fault. */
+static int get_member(const ctx *c, const cJSON *obj, const char *key, const cJSON **out)
 {
     const cJSON *m;
     *out = NULL;
     cJSON_ArrayForEach(m, obj) {
         if (strcmp(m->string, key) != 0) continue;
-        if (*out) return FAIL(c, "tensor \"%s\": duplicate key \"%s\"", tname, key);
+        if (*out) return FAIL(c, "tensor \"%s\": duplicate key \"%s\"", obj->string, key);
         *out = m;
     }
-    if (!*out) return FAIL(c, "tensor \"%s\": missing \"%s\"", tname, key);
-    return 0;
+    return *out ? 0 : FAIL(c, "tensor \"%s\": missing \"%s\"", obj->string, key);
 }
 
 /* Validates one tensor entry against a data section of data_size bytes at base. */
@@ -99,8 +96,7 @@ static int parse_entry(const ctx *c, const cJSON *e, st_tensor *t, const unsigne
     const char *name = e->string;
     const cJSON *jd, *js, *jo, *it;
     if (!cJSON_IsObject(e)) return FAIL(c, "tensor \"%s\": entry is not a JSON object", name);
-    if (get_member(c, e, name, "dtype", &jd) || get_member(c, e, name, "shape", &js) ||
-        get_member(c, e, name, "data_offsets", &jo))
+    if (get_member(c, e, "dtype", &jd) || get_member(c, e, "shape", &js) || get_member(c, e, "data_offsets", &jo))
         return -1;
 
     if (!cJSON_IsString(jd)) return FAIL(c, "tensor \"%s\": dtype is not a string", name);
@@ -110,7 +106,6 @@ static int parse_entry(const ctx *c, const cJSON *e, st_tensor *t, const unsigne
     t->dtype = (st_dtype)dt;
 
     if (!cJSON_IsArray(js)) return FAIL(c, "tensor \"%s\": shape is not a JSON array", name);
-    t->ndim = 0;
     cJSON_ArrayForEach(it, js) {
         if (t->ndim == ST_MAX_DIMS) return FAIL(c, "tensor \"%s\": shape has more than %d dims", name, ST_MAX_DIMS);
         if (get_uint(it, &t->shape[t->ndim]))
@@ -126,7 +121,8 @@ static int parse_entry(const ctx *c, const cJSON *e, st_tensor *t, const unsigne
         if (get_uint(it, &off[k]))
             return FAIL(c, "tensor \"%s\": data_offsets[%d] is not a non-negative integer (at most 2^53)", name, k);
     if (off[1] < off[0])
-        return FAIL(c, "tensor \"%s\": data_offsets end %lld is before begin %lld", name, (long long)off[1], (long long)off[0]);
+        return FAIL(c, "tensor \"%s\": data_offsets end %lld is before begin %lld", name, (long long)off[1],
+                    (long long)off[0]);
     if ((uint64_t)off[1] > data_size)
         return FAIL(c, "tensor \"%s\": data_offsets [%lld,%lld] out of range (data section is %zu bytes)", name,
                     (long long)off[0], (long long)off[1], data_size);
@@ -147,23 +143,12 @@ static int parse_entry(const ctx *c, const cJSON *e, st_tensor *t, const unsigne
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* First name that occurs twice, or NULL; sorting keeps this O(n log n) on hostile headers. */
-static const char *find_dup(char **names, size_t n, int *oom)
+static int cmp_name(const void *a, const void *b)
 {
-    const char *dup = NULL;
-    char **s = malloc((n ? n : 1) * sizeof *s);
-    *oom = !s;
-    if (!s) return NULL;
-    memcpy(s, names, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_str);
-    for (size_t i = 1; i < n && !dup; i++)
-        if (strcmp(s[i - 1], s[i]) == 0) dup = s[i];
-    free(s);
-    return dup;
+    return strcmp(((const st_tensor *)a)->name, ((const st_tensor *)b)->name);
 }
 
-/* Data order; ties (zero-sized tensors) broken by size then name so the order is deterministic. */
+/* Data order; ties (zero-sized tensors) broken by size then name so that the order is deterministic. */
 static int cmp_data(const void *pa, const void *pb)
 {
     const st_tensor *a = pa, *b = pb;
@@ -175,128 +160,110 @@ static int cmp_data(const void *pa, const void *pb)
 static int parse_meta(const ctx *c, const cJSON *m, st_file *f)
 {
     const cJSON *it;
-    int oom;
-    if (!cJSON_IsObject(m)) return FAIL(c, "\"__metadata__\" is not a JSON object");
     size_t n = 0;
+    if (!cJSON_IsObject(m)) return FAIL(c, "\"__metadata__\" is not a JSON object");
     cJSON_ArrayForEach(it, m) n++;
-    f->meta_keys = calloc(n ? n : 1, sizeof *f->meta_keys);
-    f->meta_vals = calloc(n ? n : 1, sizeof *f->meta_vals);
-    if (!f->meta_keys || !f->meta_vals) return FAIL(c, "out of memory");
-    cJSON_ArrayForEach(it, m) {
-        if (!cJSON_IsString(it)) return FAIL(c, "metadata value for \"%s\" is not a string", it->string);
-        char *k = f->meta_keys[f->n_meta] = strdup(it->string), *v = f->meta_vals[f->n_meta++] = strdup(it->valuestring);
-        if (!k || !v) return FAIL(c, "out of memory");
+    f->meta_keys = calloc(n + 1, sizeof *f->meta_keys);
+    f->meta_vals = calloc(n + 1, sizeof *f->meta_vals);
+    char **sorted = malloc((n + 1) * sizeof *sorted);
+    int rc = (!f->meta_keys || !f->meta_vals || !sorted) ? FAIL(c, "out of memory") : 0;
+    for (it = m->child; !rc && it; it = it->next) {
+        if (!cJSON_IsString(it)) rc = FAIL(c, "metadata value for \"%s\" is not a string", it->string);
+        else if (!(f->meta_vals[f->n_meta] = strdup(it->valuestring)) ||
+                 !(f->meta_keys[f->n_meta++] = strdup(it->string)))
+            rc = FAIL(c, "out of memory");
     }
-    const char *dup = find_dup(f->meta_keys, n, &oom);
-    if (oom) return FAIL(c, "out of memory");
-    if (dup) return FAIL(c, "duplicate metadata key \"%s\"", dup);
-    return 0;
+    /* sorted, so that a hostile header with many keys costs n log n */
+    if (!rc) {
+        memcpy(sorted, f->meta_keys, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, cmp_str);
+        for (size_t i = 1; !rc && i < n; i++)
+            if (strcmp(sorted[i - 1], sorted[i]) == 0) rc = FAIL(c, "duplicate metadata key \"%s\"", sorted[i]);
+    }
+    free(sorted);
+    return rc;
 }
 
-/* Validates the header (hdr, n bytes, NUL-padded) and fills f. */
-static int parse_header(const ctx *c, const char *hdr, size_t n, st_file *f)
+/* Fills f from the parsed header root; the data section is what follows the n-byte header. */
+static int parse_root(const ctx *c, const cJSON *root, size_t n, st_file *f)
 {
-    /* a NUL would end cJSON's view of a string early, so names could silently differ from the file */
-    const char *nul = memchr(hdr, 0, n);
-    if (nul) return FAIL(c, "header is not valid JSON (NUL byte at offset %zu)", (size_t)(nul - hdr));
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(hdr, n, &end, 0);
-    if (!root) return FAIL(c, "header is not valid JSON (error near byte %zu)", end ? (size_t)(end - hdr) : (size_t)0);
-    int rc = -1;
-    /* safetensors pads the header with spaces; anything else after the object is garbage */
-    for (const char *p = end; p < hdr + n; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-            FAIL(c, "header is not valid JSON (trailing data at byte %zu)", (size_t)(p - hdr));
-            goto out;
-        }
-    if (!cJSON_IsObject(root)) { FAIL(c, "header is not a JSON object"); goto out; }
-
     const unsigned char *base = f->buf + 8 + n;
     size_t data_size = f->size - 8 - n, count = 0;
     const cJSON *e, *meta = NULL;
+    if (!cJSON_IsObject(root)) return FAIL(c, "header is not a JSON object");
     cJSON_ArrayForEach(e, root) count++;
-    f->tensors = calloc(count ? count : 1, sizeof *f->tensors);
-    if (!f->tensors) { FAIL(c, "out of memory"); goto out; }
+    if (!(f->tensors = calloc(count + 1, sizeof *f->tensors))) return FAIL(c, "out of memory");
     cJSON_ArrayForEach(e, root) {
         if (strcmp(e->string, "__metadata__") == 0) {
-            if (meta) { FAIL(c, "duplicate \"__metadata__\""); goto out; }
-            meta = e;
-            if (parse_meta(c, e, f)) goto out;
+            if (meta) return FAIL(c, "duplicate \"__metadata__\"");
+            if (parse_meta(c, (meta = e), f)) return -1;
             continue;
         }
         st_tensor *t = &f->tensors[f->n_tensors++];
-        if (!(t->name = strdup(e->string))) { FAIL(c, "out of memory"); goto out; }
-        if (parse_entry(c, e, t, base, data_size)) goto out;
+        if (!(t->name = strdup(e->string))) return FAIL(c, "out of memory");
+        if (parse_entry(c, e, t, base, data_size)) return -1;
     }
+    qsort(f->tensors, f->n_tensors, sizeof *f->tensors, cmp_name);
+    for (size_t i = 1; i < f->n_tensors; i++)
+        if (strcmp(f->tensors[i - 1].name, f->tensors[i].name) == 0)
+            return FAIL(c, "duplicate tensor name \"%s\"", f->tensors[i].name);
 
-    char **names = malloc((f->n_tensors ? f->n_tensors : 1) * sizeof *names);
-    if (!names) { FAIL(c, "out of memory"); goto out; }
-    for (size_t i = 0; i < f->n_tensors; i++) names[i] = f->tensors[i].name;
-    int oom;
-    const char *dup = find_dup(names, f->n_tensors, &oom);
-    free(names);
-    if (dup || oom) {
-        dup ? FAIL(c, "duplicate tensor name \"%s\"", dup) : FAIL(c, "out of memory");
-        goto out;
-    }
-
-    /* The data must be tiled exactly: sorted by begin, each tensor starts where the previous ended. */
+    /* The data must be tiled exactly: sorted by begin, each tensor starts where the previous one ended. */
     qsort(f->tensors, f->n_tensors, sizeof *f->tensors, cmp_data);
     size_t pos = 0;
     for (size_t i = 0; i < f->n_tensors; i++) {
-        const st_tensor *t = &f->tensors[i];
-        size_t b = (size_t)(t->data - base);
-        if (b < pos) {
-            const st_tensor *p = &f->tensors[i - 1];
-            size_t pb = (size_t)(p->data - base);
-            FAIL(c, "tensor \"%s\" data [%zu,%zu) overlaps tensor \"%s\" [%zu,%zu)", t->name, b, b + t->nbytes,
-                 p->name, pb, pb + p->nbytes);
-            goto out;
-        }
-        if (b > pos) {
-            FAIL(c, "data bytes [%zu,%zu) before tensor \"%s\" are not covered by any tensor", pos, b, t->name);
-            goto out;
-        }
+        const st_tensor *t = &f->tensors[i], *p = &f->tensors[i ? i - 1 : 0];
+        size_t b = (size_t)(t->data - base), pb = (size_t)(p->data - base);
+        if (b < pos)
+            return FAIL(c, "tensor \"%s\" data [%zu,%zu) overlaps tensor \"%s\" [%zu,%zu)", t->name, b, b + t->nbytes,
+                        p->name, pb, pb + p->nbytes);
+        if (b > pos)
+            return FAIL(c, "data bytes [%zu,%zu) before tensor \"%s\" are not covered by any tensor", pos, b, t->name);
         pos = b + t->nbytes;
     }
-    if (pos != data_size) {
-        FAIL(c, "data section has %zu trailing bytes not covered by any tensor", data_size - pos);
-        goto out;
-    }
-    rc = 0;
-out:
-    cJSON_Delete(root);
-    return rc;
+    if (pos != data_size)
+        return FAIL(c, "data section has %zu trailing bytes not covered by any tensor", data_size - pos);
+    return 0;
 }
 
 int st_parse(const char *path, unsigned char *buf, size_t size, st_file *f, char *err, size_t errlen)
 {
     ctx c = {path ? path : "(null)", err, errlen};
     if (err && errlen) err[0] = '\0';
-    if (!f) { free(buf); return FAIL(&c, "invalid argument"); }
+    if (!f) {
+        free(buf);
+        return FAIL(&c, "invalid argument");
+    }
     memset(f, 0, sizeof *f);
     f->buf = buf;
     f->size = buf ? size : 0;
-    if (!(f->path = strdup(c.path))) { FAIL(&c, "out of memory"); goto bad; }
-    if (f->size < 8) { FAIL(&c, "truncated file (%zu bytes, the header length alone takes 8)", f->size); goto bad; }
     uint64_t n = 0;
-    for (int i = 0; i < 8; i++) n |= (uint64_t)buf[i] << (8 * i);
-    /* compared against what is left, so a length near 2^64 cannot wrap */
-    if (n > f->size - 8) {
-        FAIL(&c, "header length %llu runs past the end of the file (%zu bytes)", (unsigned long long)n, f->size);
-        goto bad;
+    for (int i = 0; i < 8 && f->size >= 8; i++) n |= (uint64_t)buf[i] << (8 * i);
+    char *hdr = NULL;
+    int rc;
+    if (!(f->path = strdup(c.path))) rc = FAIL(&c, "out of memory");
+    else if (f->size < 8) rc = FAIL(&c, "truncated file (%zu bytes, the header length alone takes 8)", f->size);
+    /* compared with what is left, so that a length near 2^64 cannot wrap */
+    else if (n > f->size - 8)
+        rc = FAIL(&c, "header length %llu runs past the end of the file (%zu bytes)", (unsigned long long)n, f->size);
+    /* a NUL-padded copy: cJSON 1.7.15 can read a byte past the given length (cJSON issues #775, #804) */
+    else if (!(hdr = calloc((size_t)n + 8, 1))) rc = FAIL(&c, "out of memory");
+    else {
+        memcpy(hdr, buf + 8, (size_t)n);
+        /* a NUL would end cJSON's view of a string early, so that names could differ from the file */
+        const char *nul = memchr(hdr, 0, (size_t)n), *end = hdr, *p;
+        cJSON *root = nul ? NULL : cJSON_ParseWithLengthOpts(hdr, (size_t)n, &end, 0);
+        /* safetensors pads the header with spaces; anything else after the JSON value is garbage */
+        for (p = root ? end : hdr + n; p < hdr + n && strchr(" \t\r\n", *p); p++) continue;
+        if (nul) rc = FAIL(&c, "header is not valid JSON (NUL byte at offset %zu)", (size_t)(nul - hdr));
+        else if (!root) rc = FAIL(&c, "header is not valid JSON (error near byte %zu)", (size_t)(end - hdr));
+        else if (p < hdr + n) rc = FAIL(&c, "header is not valid JSON (trailing data at byte %zu)", (size_t)(p - hdr));
+        else rc = parse_root(&c, root, (size_t)n, f);
+        cJSON_Delete(root);
     }
-    /* a NUL-padded copy: cJSON may peek a byte past the given length on some malformed input */
-    char *hdr = malloc((size_t)n + 8);
-    if (!hdr) { FAIL(&c, "out of memory"); goto bad; }
-    memcpy(hdr, buf + 8, (size_t)n);
-    memset(hdr + n, 0, 8);
-    int rc = parse_header(&c, hdr, (size_t)n, f);
     free(hdr);
-    if (rc == 0) return 0;
-bad:
-    st_close(f);
-    return -1;
+    if (rc) st_close(f);
+    return rc;
 }
 
 int st_open(const char *path, st_file *f, char *err, size_t errlen)
@@ -305,14 +272,13 @@ int st_open(const char *path, st_file *f, char *err, size_t errlen)
     if (!path || !f) return fail(err, errlen, path, "invalid argument");
     FILE *fp = fopen(path, "rb");
     if (!fp) return fail(err, errlen, path, "%s", strerror(errno));
-    /* the size is only a hint (+1 so EOF shows without a realloc); the loop reads whatever is there */
+    /* the size is only a hint (+1 so that EOF shows without a realloc); the loop reads what is there */
     struct stat sb;
     size_t cap = 1 << 16, len = 0;
     if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size < SIZE_MAX / 2)
         cap = (size_t)sb.st_size + 1;
-    unsigned char *buf = malloc(cap);
-    for (;;) {
-        if (!buf) { fclose(fp); return fail(err, errlen, path, "out of memory"); }
+    unsigned char *buf = malloc(cap), *nb;
+    while (buf) {
         len += fread(buf + len, 1, cap - len, fp);
         if (ferror(fp)) {
             int e = errno;
@@ -321,12 +287,11 @@ int st_open(const char *path, st_file *f, char *err, size_t errlen)
             return fail(err, errlen, path, "%s", strerror(e));
         }
         if (len < cap) break;
-        unsigned char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-        if (!nb) free(buf);
+        if (!(nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap *= 2))) free(buf);
         buf = nb;
-        cap *= 2;
     }
     fclose(fp);
+    if (!buf) return fail(err, errlen, path, "out of memory");
     return st_parse(path, buf, len, f, err, errlen);
 }
 
@@ -334,7 +299,7 @@ void st_close(st_file *f)
 {
     if (!f) return;
     for (size_t i = 0; i < f->n_tensors; i++) free(f->tensors[i].name);
-    for (size_t i = 0; i < f->n_meta; i++) { free(f->meta_keys[i]); free(f->meta_vals[i]); }
+    for (size_t i = 0; i < f->n_meta; i++) free(f->meta_keys[i]), free(f->meta_vals[i]);
     free(f->tensors);
     free(f->meta_keys);
     free(f->meta_vals);
@@ -359,14 +324,20 @@ const char *st_meta(const st_file *f, const char *key)
 
 /* ------------------------------------------------------------------------------------------ writer */
 
-typedef struct { char *name; st_dtype dtype; int ndim; int64_t shape[ST_MAX_DIMS]; size_t nbytes; const void *data; } wtensor;
-typedef struct { char *key, *val; } wmeta;
+typedef struct {
+    char *name;
+    st_dtype dtype;
+    int ndim;
+    int64_t shape[ST_MAX_DIMS];
+    size_t nbytes;
+    const void *data;
+} wtensor;
 
 struct st_writer {
     wtensor *t;
-    size_t n, cap;
-    wmeta *m;
-    size_t n_meta, cap_meta;
+    size_t n;
+    char **kv; /* key, value, key, value, ... */
+    size_t n_meta;
 };
 
 st_writer *st_writer_new(void) { return calloc(1, sizeof(st_writer)); }
@@ -375,22 +346,13 @@ void st_writer_free(st_writer *w)
 {
     if (!w) return;
     for (size_t i = 0; i < w->n; i++) free(w->t[i].name);
-    for (size_t i = 0; i < w->n_meta; i++) { free(w->m[i].key); free(w->m[i].val); }
+    for (size_t i = 0; i < 2 * w->n_meta; i++) free(w->kv[i]);
     free(w->t);
-    free(w->m);
+    free(w->kv);
     free(w);
 }
 
-/* arr with room for element n (capacity *cap, elements of es bytes), or NULL with arr untouched. */
-static void *grow(void *arr, size_t *cap, size_t n, size_t es)
-{
-    if (arr && n < *cap) return arr;
-    size_t nc = *cap ? *cap * 2 : 16;
-    void *p = nc > SIZE_MAX / es ? NULL : realloc(arr, nc * es);
-    if (p) *cap = nc;
-    return p;
-}
-
+/* Growing by one each time is quadratic only in copies of small structs, for a few hundred tensors. */
 int st_writer_add(st_writer *w, const char *name, st_dtype dt, int ndim, const int64_t *shape, const void *data)
 {
     if (!w || !name || (unsigned)dt >= ST_DTYPE_COUNT || ndim < 0 || ndim > ST_MAX_DIMS || (ndim && !shape))
@@ -399,11 +361,11 @@ int st_writer_add(st_writer *w, const char *name, st_dtype dt, int ndim, const i
     if (strcmp(name, "__metadata__") == 0) return -1;
     for (size_t i = 0; i < w->n; i++)
         if (strcmp(w->t[i].name, name) == 0) return -1;
-    int64_t nb = bytes_of(numel_of(ndim, shape), dt);
-    if (nb < 0 || (uint64_t)nb > SIZE_MAX || (nb > 0 && !data)) return -1;
     for (int d = 0; d < ndim; d++)
         if (shape[d] > (INT64_C(1) << 53)) return -1; /* readers take JSON numbers as doubles */
-    wtensor *arr = grow(w->t, &w->cap, w->n, sizeof *w->t);
+    int64_t nb = bytes_of(numel_of(ndim, shape), dt);
+    if (nb < 0 || (uint64_t)nb > SIZE_MAX || (nb > 0 && !data)) return -1;
+    wtensor *arr = realloc(w->t, (w->n + 1) * sizeof *w->t);
     if (!arr) return -1;
     w->t = arr;
     wtensor *t = &w->t[w->n];
@@ -417,24 +379,21 @@ int st_writer_add(st_writer *w, const char *name, st_dtype dt, int ndim, const i
 /* A repeated key replaces the earlier value. */
 int st_writer_meta(st_writer *w, const char *key, const char *val)
 {
-    if (!w || !key || !val) return -1;
-    char *v = strdup(val);
+    char *v = w && key && val ? strdup(val) : NULL;
     if (!v) return -1;
     for (size_t i = 0; i < w->n_meta; i++)
-        if (strcmp(w->m[i].key, key) == 0) {
-            free(w->m[i].val);
-            w->m[i].val = v;
+        if (strcmp(w->kv[2 * i], key) == 0) {
+            free(w->kv[2 * i + 1]);
+            w->kv[2 * i + 1] = v;
             return 0;
         }
-    char *k = strdup(key);
-    wmeta *arr = k ? grow(w->m, &w->cap_meta, w->n_meta, sizeof *w->m) : NULL;
-    if (!arr) {
-        free(k);
+    char **kv = realloc(w->kv, (w->n_meta + 1) * 2 * sizeof *kv);
+    if (kv) w->kv = kv;
+    if (!kv || !(kv[2 * w->n_meta] = strdup(key))) {
         free(v);
         return -1;
     }
-    w->m = arr;
-    w->m[w->n_meta++] = (wmeta){k, v};
+    kv[2 * w->n_meta++ + 1] = v;
     return 0;
 }
 
@@ -445,16 +404,17 @@ int st_writer_save(const st_writer *w, const char *path, char *err, size_t errle
     cJSON *root = cJSON_CreateObject();
     cJSON *meta = root && w->n_meta ? cJSON_AddObjectToObject(root, "__metadata__") : root;
     int ok = meta != NULL;
-    for (size_t i = 0; ok && i < w->n_meta; i++) ok = cJSON_AddStringToObject(meta, w->m[i].key, w->m[i].val) != NULL;
+    for (size_t i = 0; ok && i < w->n_meta; i++)
+        ok = cJSON_AddStringToObject(meta, w->kv[2 * i], w->kv[2 * i + 1]) != NULL;
     uint64_t off = 0;
     for (size_t i = 0; ok && i < w->n; i++) {
         const wtensor *t = &w->t[i];
         /* cJSON prints integral doubles below 1e15 as exact integers: far beyond any file made here */
-        if (t->nbytes > 999999999999999u - off) { ok = 0; break; }
+        if (t->nbytes > 999999999999999u - off) ok = 0;
         double sh[ST_MAX_DIMS], o[2] = {(double)off, (double)(off + t->nbytes)};
         for (int d = 0; d < t->ndim; d++) sh[d] = (double)t->shape[d];
-        /* adding under a constant key (CS) cannot fail once the array exists, so no array leaks */
-        cJSON *e = cJSON_AddObjectToObject(root, t->name);
+        /* adding under a constant key (CS) cannot fail once the array exists, so that no array leaks */
+        cJSON *e = ok ? cJSON_AddObjectToObject(root, t->name) : NULL;
         ok = e && cJSON_AddStringToObject(e, "dtype", dtype_names[t->dtype]) &&
              cJSON_AddItemToObjectCS(e, "shape", cJSON_CreateDoubleArray(sh, t->ndim)) &&
              cJSON_AddItemToObjectCS(e, "data_offsets", cJSON_CreateDoubleArray(o, 2));
@@ -466,18 +426,14 @@ int st_writer_save(const st_writer *w, const char *path, char *err, size_t errle
     size_t n = strlen(hdr), pad = (8 - n % 8) % 8; /* so that the data starts 8-aligned in the file */
 
     FILE *fp = fopen(path, "wb");
-    if (!fp) {
-        int e = errno;
-        cJSON_free(hdr);
-        return fail(err, errlen, path, "%s", strerror(e));
-    }
+    int e = fp ? 0 : errno;
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)(n + pad) >> (8 * i));
-    ok = fwrite(len8, 1, 8, fp) == 8 && fwrite(hdr, 1, n, fp) == n && fwrite("       ", 1, pad, fp) == pad;
+    ok = fp && fwrite(len8, 1, 8, fp) == 8 && fwrite(hdr, 1, n, fp) == n && fwrite("       ", 1, pad, fp) == pad;
     for (size_t i = 0; ok && i < w->n; i++)
         ok = w->t[i].nbytes == 0 || fwrite(w->t[i].data, 1, w->t[i].nbytes, fp) == w->t[i].nbytes;
-    int e = ok ? 0 : errno;
-    if (fclose(fp) != 0 && ok) ok = 0, e = errno; /* a full disk may only show at the final flush */
+    if (fp && !ok) e = errno;
+    if (fp && fclose(fp) != 0 && ok) ok = 0, e = errno; /* a full disk may only show at the final flush */
     cJSON_free(hdr);
     return ok ? 0 : fail(err, errlen, path, "%s", strerror(e ? e : EIO));
 }

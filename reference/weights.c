@@ -126,7 +126,7 @@ static param *allocate(dyvm_weights *w, size_t *count, char *err, size_t errlen)
     *count = param_table(w, t);
     size_t total = 0;
     for (size_t i = 0; i < *count; i++) total += padded(numel(&t[i]));
-    total += (size_t)c->depth * 2 * padded(c->E * c->N);
+    total += (size_t)c->depth * 2 * (padded(c->E * c->N) + padded(c->K * c->E));
     w->arena = aligned_alloc(64, total * sizeof(float));
     if (!w->arena) goto oom;
     memset(w->arena, 0, total * sizeof(float));
@@ -134,7 +134,10 @@ static param *allocate(dyvm_weights *w, size_t *count, char *err, size_t errlen)
     float *p = w->arena;
     for (size_t i = 0; i < *count; i++) *t[i].slot = p, p += padded(numel(&t[i]));
     for (int64_t i = 0; i < c->depth; i++)
-        for (int d = 0; d < 2; d++) w->layers[i].dir[d].A = p, p += padded(c->E * c->N);
+        for (int d = 0; d < 2; d++) {
+            w->layers[i].dir[d].A = p, p += padded(c->E * c->N);
+            w->layers[i].dir[d].conv_wt = p, p += padded(c->K * c->E);
+        }
     return t;
 oom:
     free(t);
@@ -142,13 +145,17 @@ oom:
     return NULL;
 }
 
-/* A = -exp(A_log.float()) as Mamba computes it before the scan. */
+/* A = -exp(A_log.float()) as Mamba computes it before the scan; the conv weights transposed. */
 static void derive(dyvm_weights *w)
 {
-    const int64_t n = w->cfg.E * w->cfg.N;
+    const int64_t E = w->cfg.E, N = w->cfg.N, K = w->cfg.K;
     for (int64_t i = 0; i < w->cfg.depth; i++)
-        for (int d = 0; d < 2; d++)
-            for (int64_t j = 0; j < n; j++) w->layers[i].dir[d].A[j] = -expf(w->layers[i].dir[d].A_log[j]);
+        for (int d = 0; d < 2; d++) {
+            dyvm_ssm_weights *s = &w->layers[i].dir[d];
+            for (int64_t j = 0; j < E * N; j++) s->A[j] = -expf(s->A_log[j]);
+            for (int64_t e = 0; e < E; e++)
+                for (int64_t k = 0; k < K; k++) s->conv_wt[k * E + e] = s->conv_w[e * K + k];
+        }
 }
 
 static void generate(const param *p, const dyvm_config *c, dyvm_rng *rng)

@@ -20,6 +20,7 @@ typedef struct {
     float *A_log;   /* (E, N) */
     float *Dskip;   /* (E) */
     float *A;       /* (E, N) derived: -exp(A_log), computed once at load */
+    float *conv_wt; /* (K, E) derived: conv_w transposed, so the conv runs along contiguous channels */
 } dyvm_ssm_weights;
 
 typedef struct {

@@ -20,10 +20,20 @@ ok() { printf '  \342\234\223 %-10s %s\n' "$1" "$2"; }
 no() { printf '  \342\234\227 %-10s %s\n' "$1" "$2"; }
 
 echo "dependencies:"
+# OpenBLAS built for OpenMP shares the OpenMP thread pool with our own loops; the pthread build spins its
+# own threads, which then compete with OpenMP for the cores.
+ma=$("$cc" -print-multiarch 2>/dev/null)
+omp_dir=/usr/lib/${ma:-x86_64-linux-gnu}/openblas-openmp
+if [ -f "$omp_dir/libopenblas.so" ]; then
+    blas=(-L"$omp_dir" -Wl,-rpath,"$omp_dir" -lopenblas); blas_threading="OpenMP build"
+else
+    blas=(-lopenblas); blas_threading="not the OpenMP build (libopenblas-openmp-dev): its threads compete with OpenMP"
+fi
 if try_compile blas '#include <cblas.h>
 #include <stdio.h>
-int main(void){ float a=1,b=2,c=0; cblas_sgemm(CblasRowMajor,CblasNoTrans,CblasNoTrans,1,1,1,1,&a,1,&b,1,0,&c,1); printf("%s\n", openblas_get_config()); return c!=2; }' -lopenblas && "$tmp/blas" >"$tmp/blas.out"; then
-    ok OpenBLAS "$(head -c 80 "$tmp/blas.out")"
+int main(void){ float a=1,b=2,c=0; cblas_sgemm(CblasRowMajor,CblasNoTrans,CblasNoTrans,1,1,1,1,&a,1,&b,1,0,&c,1); printf("%s\n", openblas_get_config()); return c!=2; }' "${blas[@]}" && "$tmp/blas" >"$tmp/blas.out"; then
+    ok OpenBLAS "$(head -c 60 "$tmp/blas.out"), $blas_threading"
+    vars+=("BLAS_LIBS := ${blas[*]}")
 else
     no OpenBLAS "cblas.h / -lopenblas not usable (libopenblas-dev): required"; missing=1
 fi

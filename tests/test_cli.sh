@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The `dyvm run` contract (SPEC.md section 7): success writes the listed tensors; every bad flag, file or
+# shape gives exit status != 0 and exactly one line on stderr, never a crash.
+set -u
+dyvm=${DYVM:-build/dyvm}
+golden=${GOLDEN:-../shared/golden}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { echo "PASS $1"; pass=$((pass + 1)); }
+no() { echo "FAIL $1"; fail=$((fail + 1)); }
+
+W=$golden/tiny/weights.safetensors
+X=$golden/tiny/input.safetensors
+for v in vim token block dyvm; do
+    if "$dyvm" run --weights "$W" --input "$X" --variant $v --out "$tmp/$v.st" >"$tmp/out" 2>"$tmp/err" &&
+        [ ! -s "$tmp/err" ] && [ -s "$tmp/$v.st" ]; then
+        ok "run --variant $v writes $tmp/$v.st"
+    else
+        no "run --variant $v: $(cat "$tmp/err")"
+    fi
+done
+# the output holds the contract's tensors with their shapes
+hdr() { head -c 100000 "$1" | tail -c +9; }
+for want in '"logits":{"dtype":"F32","shape":[3,10]' '"features":{"dtype":"F32","shape":[3,32]' \
+    '"block_policy":{"dtype":"F32","shape":[3,4,2]' '"kept.0":{"dtype":"I32","shape":[3,11]' '"kept.2":{"dtype":"I32","shape":[3,5]'; do
+    if hdr "$tmp/dyvm.st" | tr -d ' ' | grep -qF "$want"; then ok "dyvm output has $want"; else no "dyvm output lacks $want"; fi
+done
+if "$dyvm" run --preset vim-t --variant dyvm --batch 1 --seed 3 >"$tmp/out" 2>"$tmp/err" && grep -q "weights seed 1" "$tmp/out" &&
+    grep -q "input seed 3" "$tmp/out"; then
+    ok "run --preset vim-t without --weights prints its seeds"
+else
+    no "run --preset vim-t: $(cat "$tmp/err")"
+fi
+
+# bad inputs: one line on stderr, non-zero exit, no crash
+printf 'garbage' >"$tmp/garbage.st"
+printf '\020\000\000\000\000\000\000\000{"a":1}' >"$tmp/short.st"
+"$dyvm" init --preset vim-t --out "$tmp/vimt.st" >/dev/null 2>&1
+expect_fail() { # name, args...
+    local name=$1
+    shift
+    "$dyvm" "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$? lines
+    lines=$(wc -l <"$tmp/err")
+    if [ "$rc" != 0 ] && [ "$rc" -lt 128 ] && [ "$lines" = 1 ]; then
+        ok "$name: exit $rc, $(cat "$tmp/err")"
+    else
+        no "$name: exit $rc, $lines stderr lines: $(head -c 300 "$tmp/err")"
+    fi
+}
+expect_fail "no command"
+expect_fail "unknown command" frobnicate
+expect_fail "unknown flag" run --weights "$W" --input "$X" --variant vim --frob 1
+expect_fail "missing variant" run --weights "$W" --input "$X"
+expect_fail "bad variant" run --weights "$W" --input "$X" --variant vit
+expect_fail "flag without value" run --weights "$W" --input "$X" --variant
+expect_fail "missing weights file" run --weights "$tmp/nope.st" --input "$X" --variant vim
+expect_fail "weights not safetensors" run --weights "$tmp/garbage.st" --input "$X" --variant vim
+expect_fail "weights header past the end" run --weights "$tmp/short.st" --input "$X" --variant vim
+expect_fail "input of the wrong shape" run --weights "$W" --input "$golden/small/input.safetensors" --variant vim
+expect_fail "input without images" run --weights "$W" --input "$golden/tiny/vim.safetensors" --variant vim
+expect_fail "weights as input" run --weights "$W" --input "$W" --variant vim
+expect_fail "bad block policy" run --weights "$W" --input "$X" --variant block --block-policy ratio:2
+expect_fail "bad block policy kind" run --weights "$W" --input "$X" --variant block --block-policy some
+expect_fail "count past 2*depth" run --weights "$W" --input "$X" --variant block --block-policy count:9
+expect_fail "bad token policy" run --weights "$W" --input "$X" --variant token --token-policy random
+expect_fail "token ratio 0" run --weights "$W" --input "$X" --variant token --token-ratio 0
+expect_fail "token ratio keeps nothing" run --weights "$W" --input "$X" --variant token --token-ratio 0.1
+expect_fail "negative batch" run --preset vim-t --variant vim --batch -1
+expect_fail "batch not a number" run --preset vim-t --variant vim --batch 2x
+expect_fail "unknown preset" run --preset vim-x --variant vim
+expect_fail "weights and preset" run --preset vim-t --weights "$W" --variant vim
+expect_fail "input and batch" run --weights "$W" --input "$X" --batch 2 --variant vim
+expect_fail "unknown backend" run --weights "$W" --input "$X" --variant vim --backend tpu
+expect_fail "output in a missing folder" run --weights "$W" --input "$X" --variant vim --out "$tmp/no/such/dir/o.st"
+expect_fail "init without out" init --preset vim-t
+
+if "$dyvm" run --help | grep -q -- "--block-policy" && "$dyvm" --help | grep -q "run"; then ok "--help prints usage"; else no "--help"; fi
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
