@@ -74,7 +74,7 @@ fi
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
     ok GPU "$(nvidia-smi -L | head -1)"
 else
-    no GPU "no NVIDIA device here: CUDA tests will say SKIPPED"
+    no GPU "no NVIDIA device here: nothing runs on a GPU"
 fi
 if command -v gnuplot >/dev/null 2>&1; then
     ok gnuplot "$(gnuplot --version)"
