@@ -10,8 +10,10 @@ GOLDEN  ?= ../shared/golden
 
 REF_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard reference/*.c))
 BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c))
+BENCH_LIB := $(filter-out $(BUILD)/bench/dyvm.o,$(BENCH_OBJ))
 TEST_LIB  := $(BUILD)/tests/check.o $(BUILD)/tests/compare.o
-TESTS     := $(BUILD)/tests/test_safetensors $(BUILD)/tests/test_model $(BUILD)/tests/test_golden
+TESTS     := $(BUILD)/tests/test_safetensors $(BUILD)/tests/test_model $(BUILD)/tests/test_golden \
+             $(BUILD)/tests/test_flops
 
 .PHONY: all test bench clean deps
 .SECONDARY:
@@ -37,7 +39,7 @@ $(BUILD)/%.o: %.c
 $(BUILD)/dyvm: $(BENCH_OBJ) $(REF_OBJ) $(BUILD)/config.mk
 	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -o $@
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_LIB) $(REF_OBJ) $(BUILD)/config.mk
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_LIB) $(BENCH_LIB) $(REF_OBJ) $(BUILD)/config.mk
 	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -o $@
 
 test: $(BUILD)/dyvm $(TESTS)

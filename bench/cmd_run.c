@@ -180,7 +180,7 @@ int cmd_run(int argc, char **argv)
     }
     qsort(ms, (size_t)repeat, sizeof *ms, cmp_double);
     printf("tokens per layer:");
-    for (int64_t i = 0; i < w.cfg.depth && i < 64; i++)
+    for (int64_t i = 0; i < w.cfg.depth; i++)
         if (i == 0 || res.tokens[i] != res.tokens[i - 1]) printf(" %lld@%lld", (long long)res.tokens[i], (long long)i);
     printf("\nSSM branches run: %lld of %lld (%.3f)\n", (long long)res.branches_run,
            (long long)(batch * 2 * w.cfg.depth), (double)res.branches_run / (double)(batch * 2 * w.cfg.depth));

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "weights.h"
+#include "work.h"
 
 typedef struct dyvm_backend dyvm_backend;
 
@@ -26,6 +27,7 @@ struct dyvm_backend {
     const char *name;
     void *ctx;
     const dyvm_weights *w; /* the weights as the ops see them */
+    dyvm_work work;        /* executed work, added to by every op (work.h); the graph zeroes it per forward */
 
     void *(*alloc)(dyvm_backend *be, size_t bytes); /* NULL when out of memory */
     void (*release)(dyvm_backend *be, void *p);
@@ -37,9 +39,9 @@ struct dyvm_backend {
     /* r = first ? h : r + h; u = RMSNorm(r) * weight; all (rows, D) */
     void (*add_norm)(dyvm_backend *be, const float *weight, float *r, const float *h, float *u, int64_t rows,
                      int first);
-    /* y (rows, n_out) = x (rows, n_in) . W^T, W (n_out, n_in) */
-    void (*linear)(dyvm_backend *be, const float *x, const float *W, float *y, int64_t rows, int64_t n_in,
-                   int64_t n_out);
+    /* y (rows, n_out) = x (rows, n_in) . W^T, W (n_out, n_in); its work counts toward `stage` */
+    void (*linear)(dyvm_backend *be, dyvm_stage stage, const float *x, const float *W, float *y, int64_t rows,
+                   int64_t n_in, int64_t n_out);
     /* logits (B, 2) = block_head.weight . xz[b, cls] + block_head.bias */
     void (*block_logits)(dyvm_backend *be, const dyvm_layer_weights *lw, const float *xz, int64_t B, int64_t L,
                          int64_t cls, float *logits);

@@ -77,6 +77,8 @@ void cpu_embed(dyvm_backend *be, const float *images, int64_t B, float *h)
                     memcpy(dst + (ch * P + y) * P,
                            images + ((b * C + ch) * c->img + py * P + y) * c->img + px * P, sizeof(float) * (size_t)P);
         }
+    be->work.macs[STAGE_EMBED] += (uint64_t)(B * M * D * cpp);
+    be->work.elem[STAGE_EMBED] += (uint64_t)(B * (M + L) * D); /* conv bias on patches, pos_embed on all */
     /* x = self.proj(x).flatten(2).transpose(1, 2)   (conv with kernel = stride = P) */
     gemm_xwt(cols, cpp, w->patch_w, tok, B * M, cpp, D);
     /* x = torch.cat((x[:, :M // 2], cls_token, x[:, M // 2:]), dim=1); x = x + self.pos_embed */
@@ -103,6 +105,10 @@ void cpu_add_norm(dyvm_backend *be, const float *weight, float *r, const float *
 {
     const dyvm_config *c = &ctx(be)->w->cfg;
     const int64_t D = c->D;
+    /* per row: D squares summed (macs), mean, eps, reciprocal, 2 scalings per element, one sqrt */
+    be->work.macs[STAGE_NORM] += (uint64_t)(rows * D);
+    be->work.transc[STAGE_NORM] += (uint64_t)rows;
+    be->work.elem[STAGE_NORM] += (uint64_t)(rows * ((first ? 2 : 3) * D + 3));
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < rows; i++) {
         float *ri = r + i * D;
@@ -114,9 +120,10 @@ void cpu_add_norm(dyvm_backend *be, const float *weight, float *r, const float *
     }
 }
 
-void cpu_linear(dyvm_backend *be, const float *x, const float *W, float *y, int64_t rows, int64_t n_in, int64_t n_out)
+void cpu_linear(dyvm_backend *be, dyvm_stage stage, const float *x, const float *W, float *y, int64_t rows,
+                int64_t n_in, int64_t n_out)
 {
-    (void)be;
+    be->work.macs[stage] += (uint64_t)(rows * n_in * n_out);
     gemm_xwt(x, n_in, W, y, rows, n_in, n_out);
 }
 
@@ -124,6 +131,8 @@ void cpu_block_logits(dyvm_backend *be, const dyvm_layer_weights *lw, const floa
                       int64_t cls, float *logits)
 {
     const int64_t E2 = 2 * ctx(be)->w->cfg.E;
+    be->work.macs[STAGE_BLOCK_HEAD] += (uint64_t)(B * 2 * E2);
+    be->work.elem[STAGE_BLOCK_HEAD] += (uint64_t)(B * 2); /* bias */
     /* block_logits = self.block_head(xz[:, :, cls]) */
     for (int64_t b = 0; b < B; b++)
         for (int j = 0; j < 2; j++) {
@@ -139,6 +148,8 @@ void cpu_combine_out_proj(dyvm_backend *be, const dyvm_layer_weights *lw, float 
 {
     const dyvm_config *c = &ctx(be)->w->cfg;
     const int64_t E = c->E;
+    be->work.macs[STAGE_OUT_PROJ] += (uint64_t)(rows * E * c->D);
+    be->work.elem[STAGE_OUT_PROJ] += (uint64_t)(rows * E * 2);
     /* out = F.linear((out + out_b.flip(-1)) / 2, self.out_proj.weight)   (if_devide_out) */
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < rows; i++)
@@ -160,6 +171,14 @@ void cpu_predictor_scores(dyvm_backend *be, int k, const float *h, const float *
     const int64_t D = w->cfg.D, n = L - 1, rows = B * n, H = D / 2, Q = D / 4;
     float *o = cpu_scratch_get(&ctx(be)->scratch, (size_t)(rows * (2 * D + H + Q + 2)));
     float *a = o + rows * D, *x1 = a + rows * D, *x2 = x1 + rows * H, *x3 = x2 + rows * Q;
+    /* h + r, LayerNorm (5D + 4 elementwise, 2D macs, 1 sqrt per token), four linears with biases, three
+       GELUs (4 elementwise + 1 erf each), the global mean (n * D/2 adds + D/2 divisions per image),
+       log_softmax (5 elementwise + 2 exp + 1 log per token) */
+    be->work.macs[STAGE_PREDICTOR] += (uint64_t)(rows * (2 * D + D * D + D * H + H * Q + Q * 2));
+    be->work.transc[STAGE_PREDICTOR] += (uint64_t)(rows * (1 + D + H + Q + 3));
+    be->work.elem[STAGE_PREDICTOR] += (uint64_t)(rows * (5 * D + 4 + D + 4 * D + H + 4 * H + Q + 4 * Q + 2 + 5) +
+                                                 B * H);
+    be->work.elem[STAGE_PREDICTOR] += (uint64_t)(rows * H); /* the global sum */
     /* x = LayerNorm(other_t + other_r)   (the class token split off, the others in order) */
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t b = 0; b < B; b++)
@@ -266,6 +285,10 @@ void cpu_head(dyvm_backend *be, const float *h, const float *r, int64_t B, int64
     const dyvm_weights *w = ctx(be)->w;
     const int64_t D = w->cfg.D;
     float *x = cpu_scratch_get(&ctx(be)->scratch, (size_t)D);
+    const int64_t C = w->cfg.classes;
+    be->work.macs[STAGE_HEAD] += (uint64_t)(B * (D + D * C));
+    be->work.transc[STAGE_HEAD] += (uint64_t)B;
+    be->work.elem[STAGE_HEAD] += (uint64_t)(B * (D + 2 * D + 3 + C)); /* r + h, RMSNorm, bias */
     /* hidden_states = rms_norm_fn(hidden_states, norm_f.weight, residual=residual); cls_t = hidden_states[:, cls] */
     for (int64_t b = 0; b < B; b++) {
         const int64_t at = (b * L + cls) * D;

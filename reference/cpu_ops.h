@@ -25,7 +25,8 @@ void cpu_gemm_xwt(const float *x, int64_t ldx, const float *W, int64_t ldw, floa
                   int64_t n_in, int64_t n_out);
 void cpu_embed(dyvm_backend *be, const float *images, int64_t B, float *h);
 void cpu_add_norm(dyvm_backend *be, const float *weight, float *r, const float *h, float *u, int64_t rows, int first);
-void cpu_linear(dyvm_backend *be, const float *x, const float *W, float *y, int64_t rows, int64_t n_in, int64_t n_out);
+void cpu_linear(dyvm_backend *be, dyvm_stage stage, const float *x, const float *W, float *y, int64_t rows,
+                int64_t n_in, int64_t n_out);
 void cpu_block_logits(dyvm_backend *be, const dyvm_layer_weights *lw, const float *xz, int64_t B, int64_t L,
                       int64_t cls, float *logits);
 void cpu_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a);

@@ -12,11 +12,12 @@
 /* xc (n_img, L, E) = SiLU(conv1d(x)) for the listed images; x = xz[..., :E] with row stride 2E.
  * forward:  xc[t] = SiLU(b + sum_j w[K-1-j] * x[t-j])   (x before 0 is 0: causal)
  * backward: xc[t] = SiLU(b + sum_j w[K-1-j] * x[t+j])   (the same on the flipped sequence, flipped back) */
-static void conv_silu(const dyvm_ssm_weights *w, int dir, const float *xz, const int32_t *images, int64_t n_img,
-                      int64_t L, int64_t E, int64_t K, float *xc)
+static void conv_silu(dyvm_work *work, const dyvm_ssm_weights *w, int dir, const float *xz, const int32_t *images,
+                      int64_t n_img, int64_t L, int64_t E, int64_t K, float *xc)
 {
     const int64_t step = dir == DIR_FWD ? -1 : 1;
-#pragma omp parallel for collapse(2) schedule(static)
+    uint64_t taps = 0; /* taps inside the sequence: the zero padding is not computed */
+#pragma omp parallel for collapse(2) schedule(static) reduction(+ : taps)
     for (int64_t j = 0; j < n_img; j++)
         for (int64_t t = 0; t < L; t++) {
             const float *x = xz + (int64_t)images[j] * L * 2 * E;
@@ -25,12 +26,16 @@ static void conv_silu(const dyvm_ssm_weights *w, int dir, const float *xz, const
             for (int64_t k = 0; k < K; k++) {
                 const int64_t s = t + step * k;
                 if (s < 0 || s >= L) continue;
+                taps++;
                 const float *xs = x + s * 2 * E;
                 const float *wk = w->conv_wt + (K - 1 - k) * E; /* conv1d.weight[:, 0, K-1-k], contiguous */
                 for (int64_t e = 0; e < E; e++) out[e] += wk[e] * xs[e];
             }
             DYVM_V8_APPLY(v8_silu, out, E);
         }
+    work->macs[STAGE_CONV] += taps * (uint64_t)E;
+    work->elem[STAGE_CONV] += (uint64_t)(n_img * L * E * 4); /* bias; SiLU: neg, add, div */
+    work->transc[STAGE_CONV] += (uint64_t)(n_img * L * E);
 }
 
 /* The selective scan for one image and CH channels starting at e0 (selective_scan_ref):
@@ -102,11 +107,19 @@ void cpu_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a)
     float *xc = cpu_scratch_get(&cx->scratch, (size_t)(n * L * (2 * E + ld)));
     float *dpre = xc + n * L * E, *dbl = dpre + n * L * E;
     /* x = causal_conv1d_fn(x, conv1d.weight, conv1d.bias, activation="silu") */
-    conv_silu(a->w, a->dir, a->xz, a->images, n, L, E, c->K, xc);
+    conv_silu(&be->work, a->w, a->dir, a->xz, a->images, n, L, E, c->K, xc);
     /* x_dbl = F.linear(rearrange(x, "b d l -> (b l) d"), x_proj_weight) */
     cpu_gemm_xwt(xc, E, a->w->x_proj, E, dbl, ld, n * L, E, ld);
+    be->work.macs[STAGE_X_PROJ] += (uint64_t)(n * L * E * ld);
     /* delta = delta_proj_weight @ x_dbl[:, :delta_rank].t()   (the bias is added in the scan) */
     cpu_gemm_xwt(dbl, ld, a->w->dt_w, R, dpre, E, n * L, R, E);
+    be->work.macs[STAGE_DT_PROJ] += (uint64_t)(n * L * R * E);
+    /* per token and channel: softplus (bias add, compare; exp, log1p), dt * u; per state: dt * A, exp,
+       dA * s, + du * B (mac), + s * C (mac); 3 adds joining the partial sums, + u * D (mac), SiLU(z)
+       (neg, add, div; exp), the gate */
+    be->work.macs[STAGE_SCAN] += (uint64_t)(n * L * E * (2 * N + 1));
+    be->work.transc[STAGE_SCAN] += (uint64_t)(n * L * E * (N + 3));
+    be->work.elem[STAGE_SCAN] += (uint64_t)(n * L * E * (2 * N + 10));
     /* y = selective_scan_fn(x, delta, A, B, C, D, z, delta_bias, delta_softplus=True) */
     const int64_t groups = E / CH, per_img = groups + (E % CH);
 #pragma omp parallel for collapse(2) schedule(static)

@@ -144,6 +144,11 @@ void dyvm_result_free(dyvm_result *r)
 static int check_opts(const dyvm_weights *w, const dyvm_run_opts *o, int64_t B, int64_t max_B, char *err,
                       size_t errlen)
 {
+    if (w->cfg.depth > DYVM_MAX_DEPTH) {
+        snprintf(err, errlen, "depth %lld is more than the %d layers supported", (long long)w->cfg.depth,
+                 DYVM_MAX_DEPTH);
+        return -1;
+    }
     if (B < 1 || B > max_B) {
         snprintf(err, errlen, "batch %lld outside 1..%lld", (long long)B, (long long)max_B);
         return -1;
@@ -191,6 +196,8 @@ static void decide(dyvm_graph *g, const dyvm_run_opts *o, const dyvm_layer_weigh
     }
     be->block_logits(be, lw, g->xz, B, L, cls, g->blog);
     be->download(be, logits_host, g->blog, sizeof(float) * (size_t)(2 * B)); /* the one read-back per layer */
+    be->work.transc[STAGE_BLOCK_HEAD] += (uint64_t)(2 * B); /* sigmoid: exp, then neg, add, div */
+    be->work.elem[STAGE_BLOCK_HEAD] += (uint64_t)(2 * B * 3);
     for (int64_t b = 0; b < B; b++)
         for (int d = 0; d < 2; d++) run[b][d] = 1.0f / (1.0f + expf(-logits_host[b * 2 + d])) > 0.5f;
 }
@@ -246,6 +253,8 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
         goto done;
     }
 
+    memset(&be->work, 0, sizeof be->work);
+    res->block_heads_ran = selects && o->block.kind == BLOCK_LEARNED;
     be->upload(be, g->images, images, sizeof(float) * (size_t)(B * cfg.channels * cfg.img * cfg.img));
     for (int64_t b = 0; b < B; b++)
         for (int64_t m = 0; m < M; m++) host_keep[b * M + m] = (int32_t)m;
@@ -259,7 +268,9 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
         const dyvm_layer_weights *lw = &w->layers[i];
         if (prunes && stage < cfg.n_prune && cfg.prune_loc[stage] == i) {
             const int64_t n = L - 1, nk = cfg.token_keep[stage];
+            res->scored[stage] = n;
             if (o->token == TOKEN_LEARNED) {
+                res->predictors_ran = true;
                 be->predictor_scores(be, stage, g->h, g->r, B, L, cls, g->scores);
                 be->top_k(be, g->scores, B, n, nk, g->keep);
                 if (o->capture && (res->score[stage] = malloc(sizeof(float) * (size_t)(B * n)))) {
@@ -280,11 +291,11 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
             be->download(be, res->kept[stage], g->pos, sizeof(int32_t) * (size_t)(B * nk));
             res->n_stages = ++stage;
         }
-        if (i < 64) res->tokens[i] = L;
+        res->tokens[i] = L;
         /* residual = residual + hidden_states; hidden_states = norm(residual) */
         be->add_norm(be, lw->norm_w, g->r, g->h, g->u, B * L, i == 0);
         /* xz = self.in_proj(hidden_states) */
-        be->linear(be, g->u, lw->in_proj, g->xz, B * L, D, 2 * E);
+        be->linear(be, STAGE_IN_PROJ, g->u, lw->in_proj, g->xz, B * L, D, 2 * E);
         decide(g, o, lw, B, L, cls, i, run, blog);
         if (o->capture && selects && o->block.kind == BLOCK_LEARNED &&
             (res->block_logits[i] = malloc(sizeof(float) * (size_t)(2 * B))))
@@ -296,6 +307,7 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
             if (selects)
                 for (int64_t b = 0; b < B; b++) res->block_policy[(b * depth + i) * 2 + d] = (float)run[b][d];
             res->branches_run += n;
+            res->branch_images[i][d] = n;
             dyvm_branch_args a = {.w = &lw->dir[d], .dir = d, .xz = g->xz, .y = g->y[d], .images = list,
                                   .n_images = n, .B = B, .L = L};
             be->ssm_branch(be, &a);
@@ -308,6 +320,7 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
     be->head(be, g->h, g->r, B, L, cls, g->features, g->logits);
     be->download(be, res->features, g->features, sizeof(float) * (size_t)(B * D));
     be->download(be, res->logits, g->logits, sizeof(float) * (size_t)(B * cfg.classes));
+    res->work = be->work;
     rc = 0;
 done:
     if (rc && !err[0]) snprintf(err, errlen, "out of memory during the forward pass");

@@ -3,6 +3,9 @@
 #ifndef DYVM_GRAPH_H
 #define DYVM_GRAPH_H
 
+/* Layers the per-layer result arrays hold; deeper models are refused. */
+#define DYVM_MAX_DEPTH 64
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,8 +39,13 @@ typedef struct {
     int n_stages;        /* pruning stages run */
     int64_t n_keep[8];
     int32_t *kept[8];    /* (B, n_keep[k]): original patch index of each kept token, in sequence order */
-    int64_t tokens[64];  /* tokens in the sequence (class included) at each layer, up to 64 layers */
+    int64_t tokens[DYVM_MAX_DEPTH]; /* tokens in the sequence (class included) at each layer */
     int64_t branches_run; /* directional SSM branches run, summed over images */
+    int64_t branch_images[DYVM_MAX_DEPTH][2]; /* images that ran each layer's forward and backward branch */
+    bool block_heads_ran;  /* the learned block policy evaluated the block heads */
+    bool predictors_ran;   /* the learned token policy evaluated the score predictors */
+    int64_t scored[8];     /* tokens scored or selected from at each pruning stage */
+    dyvm_work work;        /* what the backend executed (work.h) */
     /* captures (opts.capture) */
     float **stream;        /* depth x (B, stream_L[i], D): h + r after layer i */
     int64_t *stream_L;

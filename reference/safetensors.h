@@ -44,7 +44,7 @@ int64_t st_numel(const st_tensor *t);
 
 /* Returns 0 on success; on failure -1, err holds "<path>: <fault>" and *f is left empty. */
 int st_open(const char *path, st_file *f, char *err, size_t errlen);
-/* Same, over a buffer that st_open takes ownership of (freed by st_close); for tests. */
+/* Same, over a malloc()ed buffer that st_parse takes ownership of (freed by st_close, or at once on failure). */
 int st_parse(const char *path, unsigned char *buf, size_t size, st_file *f, char *err, size_t errlen);
 void st_close(st_file *f);
 const st_tensor *st_find(const st_file *f, const char *name);
