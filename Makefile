@@ -23,6 +23,10 @@ all: $(BUILD)/dyvm
 ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
 include $(BUILD)/config.mk
 endif
+ifeq ($(HAVE_PAPI),1)
+CFLAGS  += -DDYVM_HAVE_PAPI
+LDLIBS  += -lpapi -lsde
+endif
 $(BUILD)/config.mk: scripts/probe.sh
 	@scripts/probe.sh $@ || { \
 	  if [ "$$(id -u)" = 0 ]; then echo "installing the missing dependencies (scripts/install-deps.sh)"; \
@@ -32,7 +36,7 @@ $(BUILD)/config.mk: scripts/probe.sh
 deps:
 	scripts/install-deps.sh
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
