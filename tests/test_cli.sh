@@ -77,5 +77,29 @@ expect_fail "output in a missing folder" run --weights "$W" --input "$X" --varia
 expect_fail "init without out" init --preset vim-t
 
 if "$dyvm" run --help | grep -q -- "--block-policy" && "$dyvm" --help | grep -q "run"; then ok "--help prints usage"; else no "--help"; fi
+
+# dyvm flops
+if "$dyvm" flops --preset vim-s --format json >"$tmp/f.json" 2>"$tmp/err" && grep -q '"total":[[:space:]]*5076593664' "$tmp/f.json" &&
+    grep -q '"stages"' "$tmp/f.json"; then
+    ok "flops --preset vim-s --format json: total 5076593664 and stages"
+else
+    no "flops json: $(head -c 300 "$tmp/f.json") $(cat "$tmp/err")"
+fi
+if "$dyvm" flops --preset vim-s --variant dyvm --block-policy ratio:0.8 --format csv | grep -q '^vim-s,dyvm,paper,total,3239385331.2,'; then
+    ok "flops --format csv: DyVM-Vim-S total 3239385331.2"
+else
+    no "flops csv"
+fi
+if "$dyvm" flops --table paper >"$tmp/t.md" && grep -q "0.895" "$tmp/t.md" && grep -q "one of the two SSM directions" "$tmp/t.md" &&
+    [ "$(grep -c '^| vim-' "$tmp/t.md")" = 12 ]; then
+    ok "flops --table paper: 12 rows, the implied block ratio 0.895, the one-direction caveat"
+else
+    no "flops --table paper: $(head -c 300 "$tmp/t.md")"
+fi
+expect_fail "flops bad convention" flops --preset vim-t --convention half
+expect_fail "flops bad format" flops --preset vim-t --format xml
+expect_fail "flops bad table" flops --table other
+expect_fail "flops without a model" flops --variant vim
+expect_fail "flops learned block policy without a target" flops --weights "$W" --variant block
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
