@@ -5,6 +5,7 @@
 #ifndef DYVM_BACKEND_H
 #define DYVM_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,8 @@ struct dyvm_backend {
     void *ctx;
     const dyvm_weights *w; /* the weights as the ops see them */
     dyvm_work work;        /* executed work, added to by every op (work.h); the graph zeroes it per forward */
+    bool profile;          /* when set, time per stage is added to stage_ms (a few clock reads per op) */
+    double stage_ms[STAGE_COUNT];
 
     void *(*alloc)(dyvm_backend *be, size_t bytes); /* NULL when out of memory */
     void (*release)(dyvm_backend *be, void *p);
@@ -63,7 +66,16 @@ struct dyvm_backend {
     void (*head)(dyvm_backend *be, const float *h, const float *r, int64_t B, int64_t L, int64_t cls,
                  float *features, float *logits);
     void (*destroy)(dyvm_backend *be);
+    /* waits for queued work (NULL: the ops are synchronous); the profile timers call it */
+    void (*sync)(dyvm_backend *be);
 };
+
+/* Monotonic milliseconds, for the profile timers. */
+double dyvm_now_ms(void);
+/* Profile helpers: stage_begin returns a time stamp (0 when not profiling); stage_end syncs and adds the
+ * elapsed time to stage s. */
+double dyvm_stage_begin(dyvm_backend *be);
+void dyvm_stage_end(dyvm_backend *be, dyvm_stage s, double t0);
 
 /* The CPU reference backend over host weights (not copied; they must outlive it). */
 dyvm_backend *dyvm_cpu_backend(const dyvm_weights *w);

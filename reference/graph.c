@@ -254,6 +254,8 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
     }
 
     memset(&be->work, 0, sizeof be->work);
+    memset(be->stage_ms, 0, sizeof be->stage_ms);
+    double t;
     res->block_heads_ran = selects && o->block.kind == BLOCK_LEARNED;
     be->upload(be, g->images, images, sizeof(float) * (size_t)(B * cfg.channels * cfg.img * cfg.img));
     for (int64_t b = 0; b < B; b++)
@@ -261,7 +263,9 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
     be->upload(be, g->pos, host_keep, sizeof(int32_t) * (size_t)(B * M));
 
     /* x = patch_embed(x); cls token in the middle; + pos_embed */
+    t = dyvm_stage_begin(be);
     be->embed(be, g->images, B, g->h);
+    dyvm_stage_end(be, STAGE_EMBED, t);
     int64_t L = M + 1, cls = cfg.cls_pos;
     int stage = 0;
     for (int64_t i = 0; i < depth; i++) {
@@ -271,8 +275,10 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
             res->scored[stage] = n;
             if (o->token == TOKEN_LEARNED) {
                 res->predictors_ran = true;
+                t = dyvm_stage_begin(be);
                 be->predictor_scores(be, stage, g->h, g->r, B, L, cls, g->scores);
                 be->top_k(be, g->scores, B, n, nk, g->keep);
+                dyvm_stage_end(be, STAGE_PREDICTOR, t);
                 if (o->capture && (res->score[stage] = malloc(sizeof(float) * (size_t)(B * n)))) {
                     be->download(be, res->score[stage], g->scores, sizeof(float) * (size_t)(B * n));
                     res->score_n[stage] = n;
@@ -281,9 +287,11 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
                 even_keep(host_keep, B, n, nk);
                 be->upload(be, g->keep, host_keep, sizeof(int32_t) * (size_t)(B * nk));
             }
+            t = dyvm_stage_begin(be);
             be->gather(be, g->h, g->r, g->pos, g->keep, B, L, cls, nk, g->h2, g->r2, g->pos2);
-            float *t = g->h; g->h = g->h2; g->h2 = t;
-            t = g->r; g->r = g->r2; g->r2 = t;
+            dyvm_stage_end(be, STAGE_GATHER, t);
+            float *sw = g->h; g->h = g->h2; g->h2 = sw;
+            sw = g->r; g->r = g->r2; g->r2 = sw;
             int32_t *p = g->pos; g->pos = g->pos2; g->pos2 = p;
             L = nk + 1, cls = nk / 2;
             res->n_keep[stage] = nk;
@@ -293,10 +301,16 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
         }
         res->tokens[i] = L;
         /* residual = residual + hidden_states; hidden_states = norm(residual) */
+        t = dyvm_stage_begin(be);
         be->add_norm(be, lw->norm_w, g->r, g->h, g->u, B * L, i == 0);
+        dyvm_stage_end(be, STAGE_NORM, t);
         /* xz = self.in_proj(hidden_states) */
+        t = dyvm_stage_begin(be);
         be->linear(be, STAGE_IN_PROJ, g->u, lw->in_proj, g->xz, B * L, D, 2 * E);
+        dyvm_stage_end(be, STAGE_IN_PROJ, t);
+        t = dyvm_stage_begin(be);
         decide(g, o, lw, B, L, cls, i, run, blog);
+        dyvm_stage_end(be, STAGE_BLOCK_HEAD, t);
         if (o->capture && selects && o->block.kind == BLOCK_LEARNED &&
             (res->block_logits[i] = malloc(sizeof(float) * (size_t)(2 * B))))
             memcpy(res->block_logits[i], blog, sizeof(float) * (size_t)(2 * B));
@@ -310,17 +324,22 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
             res->branch_images[i][d] = n;
             dyvm_branch_args a = {.w = &lw->dir[d], .dir = d, .xz = g->xz, .y = g->y[d], .images = list,
                                   .n_images = n, .B = B, .L = L};
-            be->ssm_branch(be, &a);
+            be->ssm_branch(be, &a); /* times its own phases (conv, x_proj, dt_proj, scan) */
         }
         /* hidden_states = out_proj((y_fwd + y_bwd.flip) / 2) */
+        t = dyvm_stage_begin(be);
         be->combine_out_proj(be, lw, g->y[0], g->y[1], g->h, B * L);
+        dyvm_stage_end(be, STAGE_OUT_PROJ, t);
         if (o->capture && capture_stream(g, res, i, B, L)) goto done;
     }
     /* features = norm_f(residual + hidden_states)[:, cls]; logits = head(features) */
+    t = dyvm_stage_begin(be);
     be->head(be, g->h, g->r, B, L, cls, g->features, g->logits);
+    dyvm_stage_end(be, STAGE_HEAD, t);
     be->download(be, res->features, g->features, sizeof(float) * (size_t)(B * D));
     be->download(be, res->logits, g->logits, sizeof(float) * (size_t)(B * cfg.classes));
     res->work = be->work;
+    memcpy(res->stage_ms, be->stage_ms, sizeof res->stage_ms);
     rc = 0;
 done:
     if (rc && !err[0]) snprintf(err, errlen, "out of memory during the forward pass");

@@ -46,6 +46,7 @@ typedef struct {
     bool predictors_ran;   /* the learned token policy evaluated the score predictors */
     int64_t scored[8];     /* tokens scored or selected from at each pruning stage */
     dyvm_work work;        /* what the backend executed (work.h) */
+    double stage_ms[STAGE_COUNT]; /* time per stage when the backend profiles (be->profile) */
     /* captures (opts.capture) */
     float **stream;        /* depth x (B, stream_L[i], D): h + r after layer i */
     int64_t *stream_L;
