@@ -13,9 +13,9 @@ BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c))
 BENCH_LIB := $(filter-out $(BUILD)/bench/dyvm.o,$(BENCH_OBJ))
 TEST_LIB  := $(BUILD)/tests/check.o $(BUILD)/tests/compare.o
 TESTS     := $(BUILD)/tests/test_safetensors $(BUILD)/tests/test_model $(BUILD)/tests/test_golden \
-             $(BUILD)/tests/test_flops
+             $(BUILD)/tests/test_flops $(BUILD)/tests/test_papi
 
-.PHONY: all test bench clean deps
+.PHONY: all test bench clean deps FORCE
 .SECONDARY:
 all: $(BUILD)/dyvm
 
@@ -35,6 +35,15 @@ $(BUILD)/config.mk: scripts/probe.sh
 
 deps:
 	scripts/install-deps.sh
+
+# The commit and flags a binary was built from go into its reports.
+COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+$(BUILD)/commit.txt: FORCE
+	@mkdir -p $(BUILD); echo '$(COMMIT) $(CFLAGS)' | cmp -s - $@ || echo '$(COMMIT) $(CFLAGS)' > $@
+FORCE:
+$(BUILD)/bench/env.o: $(BUILD)/commit.txt
+BUILD_FLAGS := $(filter -O% -m% -f%,$(CFLAGS))
+$(BUILD)/bench/env.o: CFLAGS += -DDYVM_COMMIT='"$(COMMIT)"' -DDYVM_CFLAGS='"$(BUILD_FLAGS)"'
 
 $(BUILD)/%.o: %.c $(BUILD)/config.mk
 	@mkdir -p $(dir $@)

@@ -89,11 +89,6 @@ static int official(const char *preset, dyvm_variant v, double block_ratio, dyvm
 static int paper_table(void)
 {
     static const char *presets[] = {"vim-t", "vim-s", "vim-b"};
-    static const char *published[3][4] = {
-        {"Vim-T: 76.1 % top-1, 7 M params", "", "", ""},
-        {"Vim-S: 80.5 %, 26 M", "", "", "DyVM-Vim-S: −35.2 % FLOPs, 78.8 %, 27 M"},
-        {"Vim-B: 81.9 %, 98 M", "", "", "DyVM-Vim-B: 79.9 %, 101 M"},
-    };
     printf("# The paper's efficiency table, counted by dyvm-bench\n\n"
            "Per 224×224 image. `paper`: exactly the official `calc_flops.py` (multiply-accumulates; it counts **one "
            "of the two SSM directions**, times the block keep ratio; predictors counted, norms and block heads "
@@ -115,7 +110,7 @@ static int paper_table(void)
             printf("| %s | %s | %s | %s | %.4f | %+.1f %% | %.4f | %+.1f %% | %s |\n", presets[m],
                    dyvm_variant_name((dyvm_variant)v), tr, br, f.paper_total / 1e9,
                    100 * (f.paper_total / dense.paper_total - 1), f.full_total / 1e9,
-                   100 * (f.full_total / dense.full_total - 1), published[m][v]);
+                   100 * (f.full_total / dense.full_total - 1), dyvm_published(presets[m], (dyvm_variant)v));
         }
     }
     /* the paper convention is linear in the block ratio: solve for the ratio behind −35.2 % on Vim-S */

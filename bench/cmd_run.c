@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "graph.h"
+#include "dyvm_papi.h"
 #include "rng.h"
 #include "safetensors.h"
 
@@ -13,10 +14,12 @@ static const char run_usage[] =
     "usage: dyvm run (--weights W.safetensors | --preset vim-t|vim-s|vim-b [--weights-seed S])\n"
     "                (--input X.safetensors | [--batch B] [--seed S]) --variant vim|token|block|dyvm\n"
     "                [--out O.safetensors] [--backend cpu|cuda] [--block-policy P] [--token-policy learned|even]\n"
-    "                [--token-ratio R] [--threads N] [--repeat N] [--capture]\n"
+    "                [--token-ratio R] [--threads N] [--repeat N] [--capture] [--papi]\n"
     "  --block-policy  learned (default), all, none, ratio:R (seeded by --seed), count:K\n"
     "  --capture       also write stream.{i} (h + r after layer i), score.{k}, block_logits.{i}\n"
-    "  --repeat N      time N forwards and print the median latency (the output is from the last)\n";
+    "  --repeat N      time N forwards and print the median latency (the output is from the last)\n"
+    "  --papi          read PAPI events over the timed forwards: the executed work (sde:::dyvm::macs, ...)\n"
+    "                  and PAPI_TOT_CYC, PAPI_TOT_INS, PAPI_SP_OPS where the machine has them, else n/a: why\n";
 
 /* images (B, C, H, W) from the input file, checked against the model */
 static float *load_images(const char *path, const dyvm_config *c, int64_t *B)
@@ -103,11 +106,12 @@ int cmd_run(int argc, char **argv)
     uint64_t wseed = 1, seed = 0;
     int64_t batch = 1, threads = 0, repeat = 1;
     dyvm_run_opts o = {.token = TOKEN_LEARNED};
-    bool have_batch = false, have_seed = false;
+    bool have_batch = false, have_seed = false, papi = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(run_usage, stdout), 0;
         if (!strcmp(a, "--capture")) { o.capture = true; continue; }
+        if (!strcmp(a, "--papi")) { papi = true; continue; }
         if (strncmp(a, "--", 2) != 0) return cli_fail("run: unexpected argument \"%s\" (see dyvm run --help)", a);
         if (!(v = cli_value(argc, argv, &i))) return 2;
         if (!strcmp(a, "--weights")) weights = v;
@@ -152,6 +156,7 @@ int cmd_run(int argc, char **argv)
     dyvm_weights w;
     if (cli_model(weights, preset, wseed, &w)) return 2;
     int rc = 2;
+    dyvm_papi_session ps = {0};
     float *images = input ? load_images(input, &w.cfg, &batch) : random_images(&w.cfg, batch, seed);
     dyvm_backend *be = images ? dyvm_cpu_backend(&w) : NULL;
     dyvm_graph *g = be ? dyvm_graph_new(be, batch, err, sizeof err) : NULL;
@@ -169,6 +174,7 @@ int cmd_run(int argc, char **argv)
            cli_thread_count());
     if (!input) printf("input seed %llu\n", (unsigned long long)seed);
     dyvm_result res = {0};
+    if (papi) dyvm_papi_start(&ps);
     for (int64_t r = 0; r < repeat; r++) {
         if (r) dyvm_result_free(&res);
         double t0 = cli_now();
@@ -177,7 +183,9 @@ int cmd_run(int argc, char **argv)
             goto done;
         }
         ms[r] = 1e3 * (cli_now() - t0);
+        dyvm_papi_publish(&res.work);
     }
+    dyvm_papi_stop(&ps);
     qsort(ms, (size_t)repeat, sizeof *ms, cmp_double);
     printf("tokens per layer:");
     for (int64_t i = 0; i < w.cfg.depth; i++)
@@ -194,8 +202,13 @@ int cmd_run(int argc, char **argv)
     }
     rc = out ? (write_result(out, &res, &o, policy) ? 2 : 0) : 0;
     if (!rc && out) printf("wrote %s\n", out);
+    if (papi) {
+        printf("PAPI events over the %lld timed forward(s):\n", (long long)repeat);
+        dyvm_papi_print(&ps, stdout);
+    }
     dyvm_result_free(&res);
 done:
+    dyvm_papi_stop(&ps);
     free(ms);
     dyvm_graph_free(g);
     if (be) be->destroy(be);

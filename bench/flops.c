@@ -150,3 +150,15 @@ void dyvm_flops_count(const dyvm_config *c, const dyvm_realized *r, dyvm_flops *
         f->full_total += f->full[s], f->paper_total += f->paper[s], f->bytes_total += f->bytes[s];
     }
 }
+
+const char *dyvm_published(const char *preset, dyvm_variant v)
+{
+    static const struct { const char *preset; const char *text[4]; } pub[] = {
+        {"vim-t", {"Vim-T: 76.1 % top-1, 7 M params", "", "", ""}},
+        {"vim-s", {"Vim-S: 80.5 %, 26 M", "", "", "DyVM-Vim-S: −35.2 % FLOPs, 78.8 %, 27 M"}},
+        {"vim-b", {"Vim-B: 81.9 %, 98 M", "", "", "DyVM-Vim-B: 79.9 %, 101 M"}},
+    };
+    for (size_t i = 0; i < sizeof pub / sizeof pub[0]; i++)
+        if (!strcmp(preset, pub[i].preset)) return pub[i].text[v];
+    return "";
+}

@@ -45,5 +45,7 @@ void dyvm_realized_from_result(const dyvm_config *c, const dyvm_result *r, dyvm_
 int dyvm_realized_from_policy(const dyvm_config *c, dyvm_variant v, int64_t B, const dyvm_block_policy *bp,
                               dyvm_token_kind tok, double token_ratio, dyvm_realized *out, char *err, size_t errlen);
 void dyvm_flops_count(const dyvm_config *c, const dyvm_realized *r, dyvm_flops *f);
+/* Published numbers beside a preset variant (SPEC.md section 11), "" when none. */
+const char *dyvm_published(const char *preset, dyvm_variant v);
 
 #endif

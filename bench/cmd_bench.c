@@ -1,0 +1,243 @@
+/* `dyvm bench`: time one configuration, or run the named suites into a report folder. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "plot.h"
+#include "report.h"
+#include "rng.h"
+#include "suites.h"
+
+static const char bench_usage[] =
+    "usage: dyvm bench (--preset vim-t|vim-s|vim-b | --weights W) [--variant V] [--block-policy P]\n"
+    "                  [--token-policy learned|even] [--token-ratio R] [--batch B] [--threads N] [--backend cpu]\n"
+    "                  [--seed S] [--weights-seed S] [--format md|csv|json] [--profile]\n"
+    "                  [--min-samples N] [--min-time S] [--max-time S] [--target-cv X]\n"
+    "       dyvm bench --suite all|paper|blocks|keep|batch|breakdown [--out reports] [--quick] [--threads N]\n"
+    "  One configuration: warm-up, then forwards on a monotonic clock until at least --min-samples and\n"
+    "  --min-time, stopping when the cv is below --target-cv or has settled, at most --max-time seconds.\n"
+    "  Suites write reports/<date>-<host>-<backend>/ (CSV, JSON, Markdown, PNG and SVG plots) and\n"
+    "  update reports/index.md.\n";
+
+static dyvm_timing default_timing(bool quick)
+{
+    dyvm_timing t = {.warmup = quick ? 1 : 2, .warmup_seconds = quick ? 0.05 : 0.3};
+    t.rule = (dyvm_stop_rule){.min_samples = quick ? 3 : 7, .min_seconds = quick ? 0.15 : 1.0,
+                              .max_seconds = quick ? 1.0 : 8.0, .target_cv = quick ? 0.02 : 0.01, .window = 5,
+                              .max_samples = 1000};
+    return t;
+}
+
+static int mkdir_p(const char *path)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b) { return -strcmp((*a)->d_name, (*b)->d_name); }
+
+/* reports/index.md: one line per report folder that has an env.json, newest first */
+static void write_index(const char *root)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/index.md", root);
+    FILE *f = fopen(path, "w");
+    if (!f) return (void)cli_fail("%s: cannot write", path);
+    fprintf(f, "# Reports\n\nEach folder is one real run of `make bench` (or `dyvm bench --suite`), with its "
+               "environment.\n\n| folder | date | host | backend | CPU / device | commit |\n|---|---|---|---|---|---|\n");
+    struct dirent **ents;
+    int n = scandir(root, &ents, NULL, by_name);
+    for (int i = 0; i < n; i++) {
+        char envp[1024];
+        snprintf(envp, sizeof envp, "%s/%s/env.json", root, ents[i]->d_name);
+        FILE *e = ents[i]->d_name[0] != '.' ? fopen(envp, "r") : NULL;
+        if (e) {
+            char buf[8192];
+            size_t len = fread(buf, 1, sizeof buf - 1, e);
+            buf[len] = 0;
+            fclose(e);
+            cJSON *j = cJSON_Parse(buf);
+            const char *keys[] = {"date", "host", "backend", "cpu", "commit"};
+            fprintf(f, "| [%s](%s/README.md) |", ents[i]->d_name, ents[i]->d_name);
+            for (int k = 0; k < 5; k++) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[k]);
+                fprintf(f, " %s |", cJSON_IsString(v) ? v->valuestring : "?");
+            }
+            fprintf(f, "\n");
+            cJSON_Delete(j);
+        }
+        free(ents[i]);
+    }
+    if (n >= 0) free(ents);
+    fclose(f);
+}
+
+static int run_suites(const char *which, const char *root, bool quick, int64_t threads, uint64_t seed, uint64_t wseed)
+{
+    dyvm_suite_ctx s = {.quick = quick, .input_seed = seed, .weights_seed = wseed, .scripts = "scripts/plots"};
+    cli_threads(threads);
+    s.threads = cli_thread_count();
+    dyvm_env_collect(&s.env, "cpu");
+    s.timing = default_timing(quick);
+    s.plots = dyvm_have_gnuplot();
+    char dir[1024], path[1100], err[CLI_ERR];
+    snprintf(dir, sizeof dir, "%s/%.10s-%s-cpu%s", root, s.env.date, s.env.host, quick ? "-quick" : "");
+    if (mkdir_p(dir)) return cli_fail("%s: cannot create (%s)", dir, strerror(errno));
+    s.dir = dir;
+    snprintf(path, sizeof path, "%s/README.md", dir);
+    if (!(s.readme = fopen(path, "w"))) return cli_fail("%s: cannot write", path);
+    fprintf(s.readme, "# dyvm-bench report: %s%s\n\nA real run of `dyvm bench --suite %s%s`. Weights: presets "
+                      "generated from seed %llu (official initialisation, untrained: the learned block and token "
+                      "decisions are those of random heads). Inputs: N(0,1) images from seed %llu. Timing: %d warm-up "
+                      "forwards, then at least %zu samples and %.2f s, stopping when the cv is below %.0f %% or has "
+                      "settled, at most %.0f s per configuration. Every number here was measured in this run.\n\n",
+            s.env.backend, quick ? " (quick)" : "", which, quick ? " --quick" : "", (unsigned long long)wseed,
+            (unsigned long long)seed, s.timing.warmup, s.timing.rule.min_samples, s.timing.rule.min_seconds,
+            100 * s.timing.rule.target_cv, s.timing.rule.max_seconds);
+    dyvm_env_markdown(&s.env, s.readme);
+    if (!s.plots) fprintf(s.readme, "\ngnuplot was not found: tables only, plots skipped.\n");
+    cJSON *ej = dyvm_env_json(&s.env);
+    snprintf(path, sizeof path, "%s/env.json", dir);
+    int rc = dyvm_write_json(path, ej, err, sizeof err) ? cli_fail("%s", err) : 0;
+    cJSON_Delete(ej);
+    const double t0 = dyvm_now_ms();
+    for (int i = 0; !rc && dyvm_suite_names[i]; i++)
+        if (!strcmp(which, "all") || !strcmp(which, dyvm_suite_names[i])) {
+            fprintf(stderr, "== suite %s\n", dyvm_suite_names[i]);
+            fflush(s.readme);
+            if (dyvm_run_suite(&s, dyvm_suite_names[i])) rc = 2;
+        }
+    fclose(s.readme);
+    if (!rc) {
+        write_index(root);
+        fprintf(stderr, "== wrote %s in %.0f s\n", dir, (dyvm_now_ms() - t0) / 1e3);
+    }
+    return rc;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    const char *weights = NULL, *preset = NULL, *variant = "vim", *policy = "learned", *suite = NULL, *out = "reports";
+    const char *format = "md", *backend = "cpu";
+    uint64_t seed = 0, wseed = 1;
+    int64_t batch = 1, threads = 0;
+    bool quick = false, profile = false;
+    dyvm_run_opts o = {.token = TOKEN_LEARNED};
+    dyvm_timing t = default_timing(false);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(bench_usage, stdout), 0;
+        if (!strcmp(a, "--quick")) { quick = true, t = default_timing(true); continue; }
+        if (!strcmp(a, "--profile")) { profile = true; continue; }
+        if (!(v = cli_value(argc, argv, &i))) return 2;
+        if (!strcmp(a, "--weights")) weights = v;
+        else if (!strcmp(a, "--preset")) preset = v;
+        else if (!strcmp(a, "--variant")) variant = v;
+        else if (!strcmp(a, "--block-policy")) policy = v;
+        else if (!strcmp(a, "--suite")) suite = v;
+        else if (!strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--format")) format = v;
+        else if (!strcmp(a, "--backend")) backend = v;
+        else if (!strcmp(a, "--token-policy")) {
+            if (dyvm_parse_token_policy(v, &o.token)) return cli_fail("--token-policy: \"%s\" is not learned or even", v);
+        } else if (!strcmp(a, "--token-ratio")) {
+            if (cli_double(a, v, 1e-9, 1.0, &o.token_ratio)) return 2;
+        } else if (!strcmp(a, "--batch")) {
+            if (cli_int(a, v, 1, 1 << 20, &batch)) return 2;
+        } else if (!strcmp(a, "--threads")) {
+            if (cli_int(a, v, 1, 1024, &threads)) return 2;
+        } else if (!strcmp(a, "--seed")) {
+            if (cli_u64(a, v, &seed)) return 2;
+        } else if (!strcmp(a, "--weights-seed")) {
+            if (cli_u64(a, v, &wseed)) return 2;
+        } else if (!strcmp(a, "--min-samples")) {
+            int64_t x;
+            if (cli_int(a, v, 1, 1000000, &x)) return 2;
+            t.rule.min_samples = (size_t)x;
+        } else if (!strcmp(a, "--min-time")) {
+            if (cli_double(a, v, 0, 3600, &t.rule.min_seconds)) return 2;
+        } else if (!strcmp(a, "--max-time")) {
+            if (cli_double(a, v, 0, 36000, &t.rule.max_seconds)) return 2;
+        } else if (!strcmp(a, "--target-cv")) {
+            if (cli_double(a, v, 0, 1, &t.rule.target_cv)) return 2;
+        } else
+            return cli_fail("bench: unknown option \"%s\" (see dyvm bench --help)", a);
+    }
+    if (strcmp(backend, "cpu") != 0)
+        return cli_fail(!strcmp(backend, "cuda") ? "--backend cuda: this build has no CUDA backend yet"
+                                                 : "--backend: \"%s\" is not cpu or cuda", backend);
+    if (suite) {
+        bool known = !strcmp(suite, "all");
+        for (int i = 0; dyvm_suite_names[i]; i++) known |= !strcmp(suite, dyvm_suite_names[i]);
+        if (!known) return cli_fail("--suite: \"%s\" is not all, paper, blocks, keep, batch or breakdown", suite);
+        if (weights || preset) return cli_fail("bench: --suite runs the presets; not with --weights or --preset");
+        return run_suites(suite, out, quick, threads, seed, wseed);
+    }
+    if (strcmp(format, "md") && strcmp(format, "csv") && strcmp(format, "json"))
+        return cli_fail("--format: \"%s\" is not md, csv or json", format);
+    if (!weights && !preset) return cli_fail("bench: give --preset, --weights or --suite");
+    if (dyvm_parse_variant(variant, &o.variant)) return cli_fail("--variant: \"%s\" is not vim, token, block or dyvm", variant);
+    char err[CLI_ERR];
+    o.block.seed = seed;
+    if (dyvm_parse_block_policy(policy, &o.block, err, sizeof err)) return cli_fail("--block-policy: %s", err);
+    if (t.rule.max_seconds < t.rule.min_seconds) return cli_fail("--max-time is below --min-time");
+    cli_threads(threads);
+    dyvm_weights w;
+    if (cli_model(weights, preset, wseed, &w)) return 2;
+    dyvm_case c = {.opts = o, .batch = batch, .threads = cli_thread_count(), .profile = profile};
+    snprintf(c.model, sizeof c.model, "%s", preset ? preset : w.cfg.name);
+    snprintf(c.block_policy, sizeof c.block_policy, "%s", policy);
+    const int64_t n = batch * w.cfg.channels * w.cfg.img * w.cfg.img;
+    float *x = malloc(sizeof(float) * (size_t)n);
+    dyvm_backend *be = x ? dyvm_cpu_backend(&w) : NULL;
+    dyvm_graph *g = be ? dyvm_graph_new(be, batch, err, sizeof err) : NULL;
+    int rc = 2;
+    dyvm_row row;
+    if (!g) cli_fail("%s", be ? err : "out of memory");
+    else {
+        dyvm_rng r;
+        dyvm_rng_seed(&r, seed);
+        for (int64_t i = 0; i < n; i++) x[i] = (float)dyvm_rng_normal(&r);
+        if (dyvm_time_case(g, be, x, &c, &t, &row, err, sizeof err)) cli_fail("%s", err);
+        else {
+            dyvm_env env;
+            dyvm_env_collect(&env, be->name);
+            if (!strcmp(format, "json")) {
+                cJSON *j = dyvm_suite_json("single", &env, &row, 1);
+                char *txt = cJSON_Print(j);
+                puts(txt);
+                free(txt);
+                cJSON_Delete(j);
+            } else if (!strcmp(format, "csv")) dyvm_rows_csv(stdout, &row, 1);
+            else {
+                printf("weights seed %llu, input seed %llu\n\n", (unsigned long long)wseed, (unsigned long long)seed);
+                dyvm_env_markdown(&env, stdout);
+                printf("\n");
+                dyvm_rows_markdown(stdout, &row, 1);
+                if (profile)
+                    for (int s = 0; s < STAGE_COUNT; s++)
+                        printf("%s%s %.3f ms", s ? ", " : "\nper stage: ", dyvm_stage_name((dyvm_stage)s), row.stage_ms[s]);
+                printf("\n");
+            }
+            dyvm_row_free(&row);
+            rc = 0;
+        }
+    }
+    dyvm_graph_free(g);
+    if (be) be->destroy(be);
+    free(x);
+    dyvm_weights_free(&w);
+    return rc;
+}

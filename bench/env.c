@@ -1,0 +1,83 @@
+#include "env.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef DYVM_COMMIT
+#define DYVM_COMMIT "unknown"
+#endif
+#ifndef DYVM_CFLAGS
+#define DYVM_CFLAGS "unknown"
+#endif
+
+char *openblas_get_config(void);
+int openblas_get_parallel(void); /* 0 sequential, 1 pthreads, 2 OpenMP */
+
+static void cpu_model(char *buf, size_t len)
+{
+    snprintf(buf, len, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10)) {
+            const char *v = strchr(line, ':');
+            if (v) {
+                v++;
+                while (*v == ' ') v++;
+                snprintf(buf, len, "%s", v);
+                buf[strcspn(buf, "\n")] = 0;
+            }
+            break;
+        }
+    fclose(f);
+}
+
+void dyvm_env_collect(dyvm_env *e, const char *backend)
+{
+    memset(e, 0, sizeof *e);
+    cpu_model(e->cpu, sizeof e->cpu);
+    e->cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    e->threads = omp_get_max_threads();
+    snprintf(e->blas, sizeof e->blas, "%s", openblas_get_config());
+    const int par = openblas_get_parallel();
+    snprintf(e->blas_threading, sizeof e->blas_threading, "%s",
+             par == 2 ? "OpenMP (called single-threaded per tile)" : par == 1 ? "pthreads" : "sequential");
+    snprintf(e->compiler, sizeof e->compiler, "gcc %s", __VERSION__);
+    snprintf(e->cflags, sizeof e->cflags, "%s", DYVM_CFLAGS);
+    snprintf(e->commit, sizeof e->commit, "%s", DYVM_COMMIT);
+    time_t now = time(NULL);
+    strftime(e->date, sizeof e->date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    if (gethostname(e->host, sizeof e->host - 1)) snprintf(e->host, sizeof e->host, "unknown");
+    snprintf(e->backend, sizeof e->backend, "%s", backend);
+}
+
+cJSON *dyvm_env_json(const dyvm_env *e)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "cpu", e->cpu);
+    cJSON_AddNumberToObject(j, "cores", e->cores);
+    cJSON_AddNumberToObject(j, "threads", e->threads);
+    cJSON_AddStringToObject(j, "openblas", e->blas);
+    cJSON_AddStringToObject(j, "openblas_threading", e->blas_threading);
+    cJSON_AddStringToObject(j, "compiler", e->compiler);
+    cJSON_AddStringToObject(j, "cflags", e->cflags);
+    cJSON_AddStringToObject(j, "commit", e->commit);
+    cJSON_AddStringToObject(j, "date", e->date);
+    cJSON_AddStringToObject(j, "host", e->host);
+    cJSON_AddStringToObject(j, "backend", e->backend);
+    return j;
+}
+
+void dyvm_env_markdown(const dyvm_env *e, FILE *f)
+{
+    fprintf(f, "| environment | |\n|---|---|\n");
+    fprintf(f, "| backend | %s |\n| CPU | %s, %d cores online |\n| threads | %d (OpenMP) |\n", e->backend, e->cpu,
+            e->cores, e->threads);
+    fprintf(f, "| OpenBLAS | %s; threading: %s |\n", e->blas, e->blas_threading);
+    fprintf(f, "| compiler | %s |\n| flags | `%s` |\n", e->compiler, e->cflags);
+    fprintf(f, "| commit | %s |\n| date | %s |\n| host | %s |\n", e->commit, e->date, e->host);
+}

@@ -1,0 +1,12 @@
+# Throughput against batch size, one line per variant.
+set title "Throughput against batch size (official keep ratios)"
+set xlabel "batch size"
+set ylabel "throughput (images/s)"
+set logscale x 2
+set yrange [0:*]
+set grid
+set key outside right top
+plot data index 0 using 1:2 with linespoints lw 2 pt 7 title "vim", \
+     data index 1 using 1:2 with linespoints lw 2 pt 5 title "token", \
+     data index 2 using 1:2 with linespoints lw 2 pt 9 title "block", \
+     data index 3 using 1:2 with linespoints lw 2 pt 11 title "dyvm"
