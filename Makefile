@@ -58,11 +58,10 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_LIB) $(BENCH_LIB) $(REF_OB
 test: $(BUILD)/dyvm $(TESTS)
 	@DYVM=$(BUILD)/dyvm GOLDEN=$(GOLDEN) scripts/run-tests.sh $(TESTS) tests/test_cli.sh
 
-# Until the harness exists: a short demo of `dyvm run` on the Vim-T and Vim-S presets.
+# The suites (paper, blocks, keep, batch, breakdown) into reports/<date>-<host>-cpu/ and reports/index.md;
+# QUICK=1 runs smaller models and sweeps with shorter timing.
 bench: $(BUILD)/dyvm
-	@for m in vim-t vim-s; do for v in vim token block dyvm; do \
-	  echo "== $$m $$v"; $(BUILD)/dyvm run --preset $$m --variant $$v --repeat 5 | grep -E 'forward|branches|tokens'; \
-	done; done
+	$(BUILD)/dyvm bench --suite all --out reports $(if $(filter 1,$(QUICK)),--quick)
 
 clean:
 	rm -rf $(BUILD)

@@ -73,8 +73,12 @@ static int run_cases(dyvm_suite_ctx *s, const char *suite, const dyvm_case *case
         const double spent = (dyvm_now_ms() - t0) / 1e3;
         char left[32] = "estimating";
         if (i) snprintf(left, sizeof left, "about %.0f s left", spent / (double)i * (double)(n - i));
-        fprintf(stderr, "[%s %zu/%zu] %s %s block %s token ratio %.2f batch %lld (%s)\n", suite, i + 1, n, c->model,
-                dyvm_variant_name(c->opts.variant), c->block_policy, c->opts.token_ratio, (long long)c->batch, left);
+        char tr[32] = "";
+        if (dyvm_variant_prunes(c->opts.variant) && c->opts.token_ratio > 0)
+            snprintf(tr, sizeof tr, " token ratio %.2f", c->opts.token_ratio);
+        fprintf(stderr, "[%s %zu/%zu] %s %s%s%s%s batch %lld (%s)\n", suite, i + 1, n, c->model,
+                dyvm_variant_name(c->opts.variant), dyvm_variant_selects(c->opts.variant) ? " block " : "",
+                dyvm_variant_selects(c->opts.variant) ? c->block_policy : "", tr, (long long)c->batch, left);
         char err[CLI_ERR];
         if (model_open(s, &m, c->model, max_B) || dyvm_time_case(m.g, m.be, m.images, c, &s->timing, &rows[i], err, sizeof err)) {
             if (m.be) cli_fail("%s: %s", suite, err);

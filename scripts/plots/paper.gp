@@ -8,7 +8,8 @@ set boxwidth 0.9
 set ylabel "speed-up over dense (×)"
 set yrange [0:*]
 set grid ytics
-set key top left
+set key below horizontal
+set offsets 0, 0, graph 0.05, 0
 set xtics rotate by -25 scale 0
 plot data using 2:xtic(1) title "measured (median latency)" lc rgb "#1f77b4", \
      '' using 3 title "full FLOP ratio (what runs)" lc rgb "#ff7f0e", \
