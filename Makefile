@@ -13,7 +13,7 @@ BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c))
 BENCH_LIB := $(filter-out $(BUILD)/bench/dyvm.o,$(BENCH_OBJ))
 TEST_LIB  := $(BUILD)/tests/check.o $(BUILD)/tests/compare.o
 TESTS     := $(BUILD)/tests/test_safetensors $(BUILD)/tests/test_model $(BUILD)/tests/test_golden \
-             $(BUILD)/tests/test_flops $(BUILD)/tests/test_papi
+             $(BUILD)/tests/test_flops $(BUILD)/tests/test_bench $(BUILD)/tests/test_papi
 
 .PHONY: all test bench clean deps FORCE
 .SECONDARY:

@@ -101,8 +101,11 @@ static FILE *open_out(const dyvm_suite_ctx *s, const char *suite, const char *ex
     return f;
 }
 
+/* the model of the single-model suites */
+static const char *big(const dyvm_suite_ctx *s) { return s->quick ? "vim-t" : "vim-s"; }
+
 /* csv, json and the plot; the suite has written its .dat and .md */
-static int finish(dyvm_suite_ctx *s, const char *suite, const dyvm_row *rows, size_t n, const char *plot_vars)
+static int finish(dyvm_suite_ctx *s, const char *suite, const dyvm_row *rows, size_t n)
 {
     FILE *f = open_out(s, suite, "csv");
     if (!f) return -1;
@@ -122,7 +125,7 @@ static int finish(dyvm_suite_ctx *s, const char *suite, const dyvm_row *rows, si
     snprintf(script, sizeof script, "%s/%s.gp", s->scripts, suite);
     snprintf(png, sizeof png, "%s/%s.png", s->dir, suite);
     snprintf(svg, sizeof svg, "%s/%s.svg", s->dir, suite);
-    snprintf(vars, sizeof vars, "data='%s/%s.dat'; %s", s->dir, suite, plot_vars);
+    snprintf(vars, sizeof vars, "data='%s/%s.dat'; model='%s'; backend='%s'", s->dir, suite, big(s), s->env.backend);
     if (dyvm_plot(script, vars, png, svg, err, sizeof err)) {
         s->plot_failures++;
         return cli_fail("%s", err), -1;
@@ -130,8 +133,6 @@ static int finish(dyvm_suite_ctx *s, const char *suite, const dyvm_row *rows, si
     fprintf(s->readme, "\n![%s](%s.png) ([svg](%s.svg))\n", suite, suite, suite);
     return 0;
 }
-
-static const char *big(const dyvm_suite_ctx *s) { return s->quick ? "vim-t" : "vim-s"; }
 
 static int suite_paper(dyvm_suite_ctx *s)
 {
@@ -170,7 +171,7 @@ static int suite_paper(dyvm_suite_ctx *s)
         if (i % 4) fprintf(dat, "\"%s %s\" %.4f %.4f %.4f\n", r->c.model, dyvm_variant_name(r->c.opts.variant), sp, ff, pf);
     }
     fclose(dat);
-    int rc = finish(s, "paper", rows, n, "");
+    int rc = finish(s, "paper", rows, n);
     for (size_t i = 0; i < n; i++) dyvm_row_free(&rows[i]);
     return rc;
 }
@@ -207,7 +208,7 @@ static int suite_blocks(dyvm_suite_ctx *s)
                        "is a GPU observation; this is the CPU backend.\n\n",
             big(s), speed, all->st.median, k0->st.median, flop, paper, flop, 100 * log(flop) / log(speed));
     dyvm_rows_markdown(s->readme, rows, n);
-    int rc = finish(s, "blocks", rows, n, "");
+    int rc = finish(s, "blocks", rows, n);
     for (size_t i = 0; i < n; i++) dyvm_row_free(&rows[i]);
     return rc;
 }
@@ -246,7 +247,7 @@ static int suite_keep(dyvm_suite_ctx *s)
                        "with `ratio:R` (the realized keep ratio is plotted). Speed-up and full-FLOP ratio against "
                        "dense Vim (%.2f ms).\n\n", big(s), d->st.median);
     dyvm_rows_markdown(s->readme, rows, n);
-    int rc = finish(s, "keep", rows, n, "");
+    int rc = finish(s, "keep", rows, n);
     for (size_t i = 0; i < n; i++) dyvm_row_free(&rows[i]);
     return rc;
 }
@@ -278,7 +279,7 @@ static int suite_batch(dyvm_suite_ctx *s)
     fprintf(s->readme, "\n## batch: latency and throughput against batch size\n\n%s, official keep ratios "
                        "(block `%s`, learned token predictors).\n\n", big(s), block);
     dyvm_rows_markdown(s->readme, rows, n);
-    int rc = finish(s, "batch", rows, n, "");
+    int rc = finish(s, "batch", rows, n);
     for (size_t i = 0; i < n; i++) dyvm_row_free(&rows[i]);
     return rc;
 }
@@ -320,7 +321,7 @@ static int suite_breakdown(dyvm_suite_ctx *s)
     }
     fprintf(s->readme, "\n");
     fclose(dat);
-    int rc = finish(s, "breakdown", rows, 4, "");
+    int rc = finish(s, "breakdown", rows, 4);
     for (int i = 0; i < 4; i++) dyvm_row_free(&rows[i]);
     return rc;
 }

@@ -1,5 +1,5 @@
 # Throughput against batch size, one line per variant.
-set title "Throughput against batch size (official keep ratios)"
+set title sprintf("%s: throughput against batch size (official keep ratios, %s)", model, backend)
 set xlabel "batch size"
 set ylabel "throughput (images/s)"
 set logscale x 2
