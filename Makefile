@@ -3,7 +3,7 @@ BUILD   := build
 NATIVE  ?= 0
 ARCH    := $(if $(filter 1,$(NATIVE)),-march=native,-march=x86-64-v3)
 CFLAGS  := -std=c11 -O2 $(ARCH) -ffp-contract=fast -fopenmp -g -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE \
-           -Ireference -Ibench -Itests -MMD -MP
+           -Ireference -Ibench -Itests -Ikernels -MMD -MP
 LDFLAGS := -fopenmp
 LDLIBS   = $(BLAS_LIBS) -lcjson -lmvec -lm
 GOLDEN  ?= ../shared/golden
@@ -12,10 +12,11 @@ REF_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard reference/*.c))
 BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c))
 BENCH_LIB := $(filter-out $(BUILD)/bench/dyvm.o,$(BENCH_OBJ))
 TEST_LIB  := $(BUILD)/tests/check.o $(BUILD)/tests/compare.o
+CU_SRC    := $(wildcard kernels/*.cu)
 TESTS     := $(BUILD)/tests/test_safetensors $(BUILD)/tests/test_model $(BUILD)/tests/test_golden \
-             $(BUILD)/tests/test_flops $(BUILD)/tests/test_bench $(BUILD)/tests/test_papi
+             $(BUILD)/tests/test_flops $(BUILD)/tests/test_bench $(BUILD)/tests/test_cuda $(BUILD)/tests/test_papi
 
-.PHONY: all test bench clean deps FORCE
+.PHONY: all test bench clean deps cuda FORCE
 .SECONDARY:
 all: $(BUILD)/dyvm
 
@@ -26,6 +27,19 @@ endif
 ifeq ($(HAVE_PAPI),1)
 CFLAGS  += -DDYVM_HAVE_PAPI
 LDLIBS  += -lpapi -lsde
+endif
+# The CUDA backend whenever nvcc exists: every .cu for sm_80 and sm_90, warnings as errors. Without nvcc,
+# kernels/no_cuda.c stands in and says so.
+ifeq ($(HAVE_NVCC),1)
+CUDA_HOME := $(patsubst %/bin/nvcc,%,$(shell command -v nvcc))
+NVCC      := $(CUDA_HOME)/bin/nvcc
+NVFLAGS   := -O3 -std=c++17 -lineinfo -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+             -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror -Ireference -Ikernels -I$(CUDA_HOME)/include
+CUDA_OBJ  := $(patsubst %.cu,$(BUILD)/%.o,$(CU_SRC))
+CFLAGS    += -DDYVM_HAVE_NVTX -I$(CUDA_HOME)/include
+LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+else
+CUDA_OBJ  := $(BUILD)/kernels/no_cuda.o
 endif
 $(BUILD)/config.mk: scripts/probe.sh
 	@scripts/probe.sh $@ || { \
@@ -49,10 +63,19 @@ $(BUILD)/%.o: %.c $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/dyvm: $(BENCH_OBJ) $(REF_OBJ) $(BUILD)/config.mk
+$(BUILD)/kernels/%.o: kernels/%.cu kernels/cuda_common.cuh kernels/cuda_backend.h reference/backend.h $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -c $< -o $@
+
+cuda: $(CUDA_OBJ)
+ifneq ($(HAVE_NVCC),1)
+	@echo "nvcc not found: the CUDA backend is not built" >&2; exit 1
+endif
+
+$(BUILD)/dyvm: $(BENCH_OBJ) $(REF_OBJ) $(CUDA_OBJ) $(BUILD)/config.mk
 	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -o $@
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_LIB) $(BENCH_LIB) $(REF_OBJ) $(BUILD)/config.mk
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_LIB) $(BENCH_LIB) $(REF_OBJ) $(CUDA_OBJ) $(BUILD)/config.mk
 	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -o $@
 
 test: $(BUILD)/dyvm $(TESTS)

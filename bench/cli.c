@@ -6,9 +6,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "backend.h"
 #include "config.h"
+#include "cuda_backend.h"
 
 void openblas_set_num_threads(int n); /* OpenBLAS's own; cblas.h also declares it, not every variant does */
 
@@ -94,4 +97,21 @@ double cli_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+dyvm_backend *cli_backend(const char *name, const char *precision, const dyvm_weights *w)
+{
+    char err[CLI_ERR];
+    const int tf32 = precision && !strcmp(precision, "tf32");
+    if (precision && strcmp(precision, "fp32") && !tf32) return cli_fail("--precision: \"%s\" is not fp32 or tf32", precision), NULL;
+    if (!strcmp(name, "cpu")) {
+        if (tf32) return cli_fail("--precision tf32 applies to the cuda backend only"), NULL;
+        dyvm_backend *be = dyvm_cpu_backend(w);
+        if (!be) cli_fail("out of memory");
+        return be;
+    }
+    if (strcmp(name, "cuda") != 0) return cli_fail("--backend: \"%s\" is not cpu or cuda", name), NULL;
+    dyvm_backend *be = dyvm_cuda_backend(w, tf32, err, sizeof err);
+    if (!be) cli_fail("%s", err);
+    return be;
 }

@@ -19,6 +19,9 @@ int cli_u64(const char *flag, const char *s, uint64_t *out);
 const char *cli_value(int argc, char **argv, int *i);
 /* Loads --weights or generates --preset weights (the seed is printed by the caller). */
 int cli_model(const char *weights_path, const char *preset, uint64_t weights_seed, dyvm_weights *w);
+/* The backend named by --backend (cpu or cuda; precision fp32 or tf32 for cuda's GEMMs); NULL after one
+ * line on stderr ("no CUDA device: ..." where there is none). */
+struct dyvm_backend *cli_backend(const char *name, const char *precision, const dyvm_weights *w);
 /* Sets the OpenMP and OpenBLAS thread counts (0 leaves the defaults). */
 void cli_threads(int64_t n);
 int cli_thread_count(void);

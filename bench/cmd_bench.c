@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "cuda_backend.h"
 #include "commands.h"
 #include "plot.h"
 #include "report.h"
@@ -15,10 +16,12 @@
 
 static const char bench_usage[] =
     "usage: dyvm bench (--preset vim-t|vim-s|vim-b | --weights W) [--variant V] [--block-policy P]\n"
-    "                  [--token-policy learned|even] [--token-ratio R] [--batch B] [--threads N] [--backend cpu]\n"
+    "                  [--token-policy learned|even] [--token-ratio R] [--batch B] [--threads N]\n"
+    "                  [--backend cpu|cuda] [--precision fp32|tf32]\n"
     "                  [--seed S] [--weights-seed S] [--format md|csv|json] [--profile]\n"
     "                  [--min-samples N] [--min-time S] [--max-time S] [--target-cv X]\n"
     "       dyvm bench --suite all|paper|blocks|keep|batch|breakdown [--out reports] [--quick] [--threads N]\n"
+    "                  [--backend cpu|cuda] [--precision fp32|tf32]\n"
     "  One configuration: warm-up, then forwards on a monotonic clock until at least --min-samples and\n"
     "  --min-time, stopping when the cv is below --target-cv or has settled, at most --max-time seconds.\n"
     "  Suites write reports/<date>-<host>-<backend>/ (CSV, JSON, Markdown, PNG and SVG plots) and\n"
@@ -84,16 +87,20 @@ static void write_index(const char *root)
     fclose(f);
 }
 
-static int run_suites(const char *which, const char *root, bool quick, int64_t threads, uint64_t seed, uint64_t wseed)
+static int run_suites(const char *which, const char *root, bool quick, int64_t threads, uint64_t seed, uint64_t wseed,
+                      const char *backend, const char *precision)
 {
-    dyvm_suite_ctx s = {.quick = quick, .input_seed = seed, .weights_seed = wseed, .scripts = "scripts/plots"};
+    dyvm_suite_ctx s = {.quick = quick, .input_seed = seed, .weights_seed = wseed, .scripts = "scripts/plots",
+                        .backend = backend, .precision = precision};
+    char why[CLI_ERR];
+    if (!strcmp(backend, "cuda") && !dyvm_cuda_available(why, sizeof why)) return cli_fail("%s", why);
     cli_threads(threads);
     s.threads = cli_thread_count();
-    dyvm_env_collect(&s.env, "cpu");
+    dyvm_env_collect(&s.env, backend, NULL); /* the device line is filled in when the first model loads */
     s.timing = default_timing(quick);
     s.plots = dyvm_have_gnuplot();
     char dir[1024], path[1100], err[CLI_ERR];
-    snprintf(dir, sizeof dir, "%s/%.10s-%s-cpu%s", root, s.env.date, s.env.host, quick ? "-quick" : "");
+    snprintf(dir, sizeof dir, "%s/%.10s-%s-%s%s", root, s.env.date, s.env.host, backend, quick ? "-quick" : "");
     if (mkdir_p(dir)) return cli_fail("%s: cannot create (%s)", dir, strerror(errno));
     s.dir = dir;
     snprintf(path, sizeof path, "%s/README.md", dir);
@@ -106,12 +113,8 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
             s.env.backend, quick ? " (quick)" : "", which, quick ? " --quick" : "", (unsigned long long)wseed,
             (unsigned long long)seed, s.timing.warmup, s.timing.rule.min_samples, s.timing.rule.min_seconds,
             100 * s.timing.rule.target_cv, s.timing.rule.max_seconds);
-    dyvm_env_markdown(&s.env, s.readme);
-    if (!s.plots) fprintf(s.readme, "\ngnuplot was not found: tables only, plots skipped.\n");
-    cJSON *ej = dyvm_env_json(&s.env);
-    snprintf(path, sizeof path, "%s/env.json", dir);
-    int rc = dyvm_write_json(path, ej, err, sizeof err) ? cli_fail("%s", err) : 0;
-    cJSON_Delete(ej);
+    if (!s.plots) fprintf(s.readme, "gnuplot was not found: tables only, plots skipped.\n");
+    int rc = 0;
     const double t0 = dyvm_now_ms();
     for (int i = 0; !rc && dyvm_suite_names[i]; i++)
         if (!strcmp(which, "all") || !strcmp(which, dyvm_suite_names[i])) {
@@ -119,7 +122,13 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
             fflush(s.readme);
             if (dyvm_run_suite(&s, dyvm_suite_names[i])) rc = 2;
         }
+    fprintf(s.readme, "\n## Environment\n\n");
+    dyvm_env_markdown(&s.env, s.readme);
     fclose(s.readme);
+    cJSON *ej = dyvm_env_json(&s.env);
+    snprintf(path, sizeof path, "%s/env.json", dir);
+    if (dyvm_write_json(path, ej, err, sizeof err)) rc = cli_fail("%s", err);
+    cJSON_Delete(ej);
     if (!rc) {
         write_index(root);
         fprintf(stderr, "== wrote %s in %.0f s\n", dir, (dyvm_now_ms() - t0) / 1e3);
@@ -130,7 +139,7 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
 int cmd_bench(int argc, char **argv)
 {
     const char *weights = NULL, *preset = NULL, *variant = "vim", *policy = "learned", *suite = NULL, *out = "reports";
-    const char *format = "md", *backend = "cpu";
+    const char *format = "md", *backend = "cpu", *precision = NULL;
     uint64_t seed = 0, wseed = 1;
     int64_t batch = 1, threads = 0;
     bool quick = false, profile = false;
@@ -150,6 +159,7 @@ int cmd_bench(int argc, char **argv)
         else if (!strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--format")) format = v;
         else if (!strcmp(a, "--backend")) backend = v;
+        else if (!strcmp(a, "--precision")) precision = v;
         else if (!strcmp(a, "--token-policy")) {
             if (dyvm_parse_token_policy(v, &o.token)) return cli_fail("--token-policy: \"%s\" is not learned or even", v);
         } else if (!strcmp(a, "--token-ratio")) {
@@ -175,15 +185,13 @@ int cmd_bench(int argc, char **argv)
         } else
             return cli_fail("bench: unknown option \"%s\" (see dyvm bench --help)", a);
     }
-    if (strcmp(backend, "cpu") != 0)
-        return cli_fail(!strcmp(backend, "cuda") ? "--backend cuda: this build has no CUDA backend yet"
-                                                 : "--backend: \"%s\" is not cpu or cuda", backend);
+    if (strcmp(backend, "cpu") && strcmp(backend, "cuda")) return cli_fail("--backend: \"%s\" is not cpu or cuda", backend);
     if (suite) {
         bool known = !strcmp(suite, "all");
         for (int i = 0; dyvm_suite_names[i]; i++) known |= !strcmp(suite, dyvm_suite_names[i]);
         if (!known) return cli_fail("--suite: \"%s\" is not all, paper, blocks, keep, batch or breakdown", suite);
         if (weights || preset) return cli_fail("bench: --suite runs the presets; not with --weights or --preset");
-        return run_suites(suite, out, quick, threads, seed, wseed);
+        return run_suites(suite, out, quick, threads, seed, wseed, backend, precision);
     }
     if (strcmp(format, "md") && strcmp(format, "csv") && strcmp(format, "json"))
         return cli_fail("--format: \"%s\" is not md, csv or json", format);
@@ -201,11 +209,13 @@ int cmd_bench(int argc, char **argv)
     snprintf(c.block_policy, sizeof c.block_policy, "%s", policy);
     const int64_t n = batch * w.cfg.channels * w.cfg.img * w.cfg.img;
     float *x = malloc(sizeof(float) * (size_t)n);
-    dyvm_backend *be = x ? dyvm_cpu_backend(&w) : NULL;
+    dyvm_backend *be = x ? cli_backend(backend, precision, &w) : NULL;
     dyvm_graph *g = be ? dyvm_graph_new(be, batch, err, sizeof err) : NULL;
     int rc = 2;
     dyvm_row row;
-    if (!g) cli_fail("%s", be ? err : "out of memory");
+    if (!x) cli_fail("out of memory");
+    else if (be && !g) cli_fail("%s", err);
+    else if (!g) { /* cli_backend said why */ }
     else {
         dyvm_rng r;
         dyvm_rng_seed(&r, seed);
@@ -213,7 +223,7 @@ int cmd_bench(int argc, char **argv)
         if (dyvm_time_case(g, be, x, &c, &t, &row, err, sizeof err)) cli_fail("%s", err);
         else {
             dyvm_env env;
-            dyvm_env_collect(&env, be->name);
+            dyvm_env_collect(&env, be->name, be->device);
             if (!strcmp(format, "json")) {
                 cJSON *j = dyvm_suite_json("single", &env, &row, 1);
                 char *txt = cJSON_Print(j);

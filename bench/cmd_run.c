@@ -13,8 +13,8 @@
 static const char run_usage[] =
     "usage: dyvm run (--weights W.safetensors | --preset vim-t|vim-s|vim-b [--weights-seed S])\n"
     "                (--input X.safetensors | [--batch B] [--seed S]) --variant vim|token|block|dyvm\n"
-    "                [--out O.safetensors] [--backend cpu|cuda] [--block-policy P] [--token-policy learned|even]\n"
-    "                [--token-ratio R] [--threads N] [--repeat N] [--capture] [--papi]\n"
+    "                [--out O.safetensors] [--backend cpu|cuda] [--precision fp32|tf32] [--block-policy P]\n"
+    "                [--token-policy learned|even] [--token-ratio R] [--threads N] [--repeat N] [--capture] [--papi]\n"
     "  --block-policy  learned (default), all, none, ratio:R (seeded by --seed), count:K\n"
     "  --capture       also write stream.{i} (h + r after layer i), score.{k}, block_logits.{i}\n"
     "  --repeat N      time N forwards and print the median latency (the output is from the last)\n"
@@ -102,6 +102,7 @@ static int cmp_double(const void *a, const void *b)
 int cmd_run(int argc, char **argv)
 {
     const char *weights = NULL, *preset = NULL, *input = NULL, *out = NULL, *backend = "cpu", *policy = "learned";
+    const char *precision = NULL;
     const char *variant = NULL;
     uint64_t wseed = 1, seed = 0;
     int64_t batch = 1, threads = 0, repeat = 1;
@@ -120,6 +121,7 @@ int cmd_run(int argc, char **argv)
         else if (!strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--variant")) variant = v;
         else if (!strcmp(a, "--backend")) backend = v;
+        else if (!strcmp(a, "--precision")) precision = v;
         else if (!strcmp(a, "--block-policy")) policy = v;
         else if (!strcmp(a, "--token-policy")) {
             if (dyvm_parse_token_policy(v, &o.token)) return cli_fail("--token-policy: \"%s\" is not learned or even", v);
@@ -144,10 +146,7 @@ int cmd_run(int argc, char **argv)
     if (dyvm_parse_variant(variant, &o.variant)) return cli_fail("--variant: \"%s\" is not vim, token, block or dyvm", variant);
     if (!weights && !preset) return cli_fail("run: give --weights W.safetensors or --preset vim-t|vim-s|vim-b");
     if (input && (have_batch || have_seed)) return cli_fail("run: --batch and --seed make random inputs; not with --input");
-    if (strcmp(backend, "cpu") != 0) {
-        if (!strcmp(backend, "cuda")) return cli_fail("--backend cuda: this build has no CUDA backend yet");
-        return cli_fail("--backend: \"%s\" is not cpu or cuda", backend);
-    }
+    if (strcmp(backend, "cpu") && strcmp(backend, "cuda")) return cli_fail("--backend: \"%s\" is not cpu or cuda", backend);
     char err[CLI_ERR];
     o.block.seed = seed;
     if (dyvm_parse_block_policy(policy, &o.block, err, sizeof err)) return cli_fail("--block-policy: %s", err);
@@ -158,11 +157,11 @@ int cmd_run(int argc, char **argv)
     int rc = 2;
     dyvm_papi_session ps = {0};
     float *images = input ? load_images(input, &w.cfg, &batch) : random_images(&w.cfg, batch, seed);
-    dyvm_backend *be = images ? dyvm_cpu_backend(&w) : NULL;
+    dyvm_backend *be = images ? cli_backend(backend, precision, &w) : NULL;
     dyvm_graph *g = be ? dyvm_graph_new(be, batch, err, sizeof err) : NULL;
     double *ms = calloc((size_t)repeat, sizeof *ms);
     if (!images || !be || !g || !ms) {
-        if (images && !g) cli_fail("%s", be ? err : "out of memory");
+        if (be && !g) cli_fail("%s", err);
         goto done;
     }
     char desc[256];

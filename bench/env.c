@@ -36,7 +36,7 @@ static void cpu_model(char *buf, size_t len)
     fclose(f);
 }
 
-void dyvm_env_collect(dyvm_env *e, const char *backend)
+void dyvm_env_collect(dyvm_env *e, const char *backend, const char *device)
 {
     memset(e, 0, sizeof *e);
     cpu_model(e->cpu, sizeof e->cpu);
@@ -53,6 +53,7 @@ void dyvm_env_collect(dyvm_env *e, const char *backend)
     strftime(e->date, sizeof e->date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     if (gethostname(e->host, sizeof e->host - 1)) snprintf(e->host, sizeof e->host, "unknown");
     snprintf(e->backend, sizeof e->backend, "%s", backend);
+    snprintf(e->device, sizeof e->device, "%s", device ? device : "");
 }
 
 cJSON *dyvm_env_json(const dyvm_env *e)
@@ -69,14 +70,16 @@ cJSON *dyvm_env_json(const dyvm_env *e)
     cJSON_AddStringToObject(j, "date", e->date);
     cJSON_AddStringToObject(j, "host", e->host);
     cJSON_AddStringToObject(j, "backend", e->backend);
+    if (e->device[0]) cJSON_AddStringToObject(j, "device", e->device);
     return j;
 }
 
 void dyvm_env_markdown(const dyvm_env *e, FILE *f)
 {
     fprintf(f, "| environment | |\n|---|---|\n");
-    fprintf(f, "| backend | %s |\n| CPU | %s, %d cores online |\n| threads | %d (OpenMP) |\n", e->backend, e->cpu,
-            e->cores, e->threads);
+    fprintf(f, "| backend | %s |\n", e->backend);
+    if (e->device[0]) fprintf(f, "| device | %s |\n", e->device);
+    fprintf(f, "| CPU | %s, %d cores online |\n| threads | %d (OpenMP) |\n", e->cpu, e->cores, e->threads);
     fprintf(f, "| OpenBLAS | %s; threading: %s |\n", e->blas, e->blas_threading);
     fprintf(f, "| compiler | %s |\n| flags | `%s` |\n", e->compiler, e->cflags);
     fprintf(f, "| commit | %s |\n| date | %s |\n| host | %s |\n", e->commit, e->date, e->host);

@@ -17,9 +17,10 @@ typedef struct {
     char date[32];       /* UTC, ISO 8601 */
     char host[64];
     char backend[16];
+    char device[512];    /* the GPU line of the CUDA backend, empty on the CPU */
 } dyvm_env;
 
-void dyvm_env_collect(dyvm_env *e, const char *backend);
+void dyvm_env_collect(dyvm_env *e, const char *backend, const char *device);
 cJSON *dyvm_env_json(const dyvm_env *e);
 void dyvm_env_markdown(const dyvm_env *e, FILE *f);
 

@@ -38,8 +38,9 @@ static int model_open(dyvm_suite_ctx *s, suite_model *m, const char *preset, int
     if (cli_model(NULL, preset, s->weights_seed, &m->w)) return -1;
     snprintf(m->name, sizeof m->name, "%s", preset);
     m->max_B = max_B;
-    m->be = dyvm_cpu_backend(&m->w);
-    if (!m->be || !(m->g = dyvm_graph_new(m->be, max_B, err, sizeof err))) return cli_fail("%s", err), -1;
+    if (!(m->be = cli_backend(s->backend, s->precision, &m->w))) return -1;
+    if (m->be->device && !s->env.device[0]) snprintf(s->env.device, sizeof s->env.device, "%s", m->be->device);
+    if (!(m->g = dyvm_graph_new(m->be, max_B, err, sizeof err))) return cli_fail("%s", err), -1;
     const int64_t n = max_B * m->w.cfg.channels * m->w.cfg.img * m->w.cfg.img;
     if (!(m->images = malloc(sizeof(float) * (size_t)n))) return cli_fail("out of memory for images"), -1;
     dyvm_rng r;
@@ -80,8 +81,10 @@ static int run_cases(dyvm_suite_ctx *s, const char *suite, const dyvm_case *case
                 dyvm_variant_name(c->opts.variant), dyvm_variant_selects(c->opts.variant) ? " block " : "",
                 dyvm_variant_selects(c->opts.variant) ? c->block_policy : "", tr, (long long)c->batch, left);
         char err[CLI_ERR];
-        if (model_open(s, &m, c->model, max_B) || dyvm_time_case(m.g, m.be, m.images, c, &s->timing, &rows[i], err, sizeof err)) {
-            if (m.be) cli_fail("%s: %s", suite, err);
+        int failed = model_open(s, &m, c->model, max_B); /* prints its own error */
+        if (!failed && dyvm_time_case(m.g, m.be, m.images, c, &s->timing, &rows[i], err, sizeof err))
+            failed = cli_fail("%s: %s", suite, err);
+        if (failed) {
             for (size_t j = 0; j < i; j++) dyvm_row_free(&rows[j]);
             model_close(&m);
             return -1;

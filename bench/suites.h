@@ -14,6 +14,8 @@ typedef struct {
     const char *dir;      /* the report folder */
     const char *scripts;  /* folder of the gnuplot scripts */
     bool quick;           /* smaller models and sweeps, shorter timing */
+    const char *backend;  /* cpu or cuda */
+    const char *precision; /* fp32 or tf32 (cuda) */
     bool plots;           /* gnuplot present */
     int threads;
     uint64_t input_seed, weights_seed;

@@ -23,13 +23,15 @@ int dyvm_time_case(dyvm_graph *g, dyvm_backend *be, const float *images, const d
     double measured = 0;
     for (;;) {
         dyvm_result_free(&res);
+        /* CUDA events where the backend has them (device time), else the monotonic host clock */
+        if (be->timer_start) be->timer_start(be);
         const double t0 = dyvm_now_ms();
         if (dyvm_forward(g, images, c->batch, &c->opts, &res, err, errlen)) {
             be->profile = false;
             dyvm_row_free(row);
             return -1;
         }
-        const double ms = dyvm_now_ms() - t0;
+        const double ms = be->timer_stop_ms ? be->timer_stop_ms(be) : dyvm_now_ms() - t0;
         if (row->n_samples == cap) row->samples_ms = realloc(row->samples_ms, (cap *= 2) * sizeof *row->samples_ms);
         row->samples_ms[row->n_samples++] = ms;
         measured += ms / 1e3;

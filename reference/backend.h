@@ -68,14 +68,22 @@ struct dyvm_backend {
     void (*destroy)(dyvm_backend *be);
     /* waits for queued work (NULL: the ops are synchronous); the profile timers call it */
     void (*sync)(dyvm_backend *be);
+    /* device-side timing of whole forwards (CUDA events); NULL: the harness uses the host clock */
+    void (*timer_start)(dyvm_backend *be);
+    double (*timer_stop_ms)(dyvm_backend *be);
+    const char *device; /* one line for the environment block: GPU, driver, runtime, clocks; NULL on the CPU */
 };
 
 /* Monotonic milliseconds, for the profile timers. */
 double dyvm_now_ms(void);
-/* Profile helpers: stage_begin returns a time stamp (0 when not profiling); stage_end syncs and adds the
- * elapsed time to stage s. */
-double dyvm_stage_begin(dyvm_backend *be);
+/* Around every op the graph calls: an NVTX range (domain "dyvm", coloured by stage, when built with
+ * NVTX) and, when profiling, the time of stage s (stage_begin returns a time stamp; stage_end syncs and
+ * adds the elapsed time). */
+double dyvm_stage_begin(dyvm_backend *be, dyvm_stage s);
 void dyvm_stage_end(dyvm_backend *be, dyvm_stage s, double t0);
+/* NVTX ranges for the forward and its layers (no-ops without NVTX) */
+void dyvm_trace_push(const char *name);
+void dyvm_trace_pop(void);
 
 /* The CPU reference backend over host weights (not copied; they must outlive it). */
 dyvm_backend *dyvm_cpu_backend(const dyvm_weights *w);

@@ -107,16 +107,16 @@ void cpu_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a)
     float *xc = cpu_scratch_get(&cx->scratch, (size_t)(n * L * (2 * E + ld)));
     float *dpre = xc + n * L * E, *dbl = dpre + n * L * E;
     /* x = causal_conv1d_fn(x, conv1d.weight, conv1d.bias, activation="silu") */
-    double t = dyvm_stage_begin(be);
+    double t = dyvm_stage_begin(be, STAGE_CONV);
     conv_silu(&be->work, a->w, a->dir, a->xz, a->images, n, L, E, c->K, xc);
     /* x_dbl = F.linear(rearrange(x, "b d l -> (b l) d"), x_proj_weight) */
     dyvm_stage_end(be, STAGE_CONV, t);
-    t = dyvm_stage_begin(be);
+    t = dyvm_stage_begin(be, STAGE_X_PROJ);
     cpu_gemm_xwt(xc, E, a->w->x_proj, E, dbl, ld, n * L, E, ld);
     dyvm_stage_end(be, STAGE_X_PROJ, t);
     be->work.macs[STAGE_X_PROJ] += (uint64_t)(n * L * E * ld);
     /* delta = delta_proj_weight @ x_dbl[:, :delta_rank].t()   (the bias is added in the scan) */
-    t = dyvm_stage_begin(be);
+    t = dyvm_stage_begin(be, STAGE_DT_PROJ);
     cpu_gemm_xwt(dbl, ld, a->w->dt_w, R, dpre, E, n * L, R, E);
     dyvm_stage_end(be, STAGE_DT_PROJ, t);
     be->work.macs[STAGE_DT_PROJ] += (uint64_t)(n * L * R * E);
@@ -127,7 +127,7 @@ void cpu_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a)
     be->work.transc[STAGE_SCAN] += (uint64_t)(n * L * E * (N + 3));
     be->work.elem[STAGE_SCAN] += (uint64_t)(n * L * E * (2 * N + 10));
     /* y = selective_scan_fn(x, delta, A, B, C, D, z, delta_bias, delta_softplus=True) */
-    t = dyvm_stage_begin(be);
+    t = dyvm_stage_begin(be, STAGE_SCAN);
     const int64_t groups = E / CH, per_img = groups + (E % CH);
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t j = 0; j < n; j++)

@@ -141,9 +141,18 @@ void dyvm_result_free(dyvm_result *r)
     memset(r, 0, sizeof *r);
 }
 
-static int check_opts(const dyvm_weights *w, const dyvm_run_opts *o, int64_t B, int64_t max_B, char *err,
+static int check_opts(const dyvm_backend *be, const dyvm_run_opts *o, int64_t B, int64_t max_B, char *err,
                       size_t errlen)
 {
+    const dyvm_weights *w = be->w;
+    const bool prunes = dyvm_variant_prunes(o->variant), selects = dyvm_variant_selects(o->variant);
+    /* a backend may not have every op yet (the CUDA backend's token pruning and block selection) */
+    if ((prunes && (!be->gather || (o->token == TOKEN_LEARNED && (!be->predictor_scores || !be->top_k)))) ||
+        (selects && o->block.kind == BLOCK_LEARNED && !be->block_logits)) {
+        snprintf(err, errlen, "variant %s with these policies is not available on the %s backend yet",
+                 dyvm_variant_name(o->variant), be->name);
+        return -1;
+    }
     if (w->cfg.depth > DYVM_MAX_DEPTH) {
         snprintf(err, errlen, "depth %lld is more than the %d layers supported", (long long)w->cfg.depth,
                  DYVM_MAX_DEPTH);
@@ -153,7 +162,7 @@ static int check_opts(const dyvm_weights *w, const dyvm_run_opts *o, int64_t B, 
         snprintf(err, errlen, "batch %lld outside 1..%lld", (long long)B, (long long)max_B);
         return -1;
     }
-    if (dyvm_variant_prunes(o->variant)) {
+    if (prunes) {
         if (w->cfg.n_prune == 0) {
             snprintf(err, errlen, "variant %s needs pruning locations, and these weights have none",
                      dyvm_variant_name(o->variant));
@@ -165,7 +174,7 @@ static int check_opts(const dyvm_weights *w, const dyvm_run_opts *o, int64_t B, 
             return -1;
         }
     }
-    if (dyvm_variant_selects(o->variant)) {
+    if (selects) {
         if (o->block.kind == BLOCK_LEARNED && !w->has_block_heads) {
             snprintf(err, errlen, "variant %s with the learned block policy needs layers.*.mixer.block_head.* weights "
                      "(use --block-policy all|none|ratio:R|count:K)", dyvm_variant_name(o->variant));
@@ -230,7 +239,7 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
     dyvm_config cfg = w->cfg;
     memset(res, 0, sizeof *res);
     if (errlen) err[0] = '\0';
-    if (check_opts(w, o, B, g->max_B, err, errlen)) return -1;
+    if (check_opts(be, o, B, g->max_B, err, errlen)) return -1;
     if (o->token_ratio > 0 && dyvm_config_set_token_ratio(&cfg, o->token_ratio, err, errlen)) return -1;
     const bool prunes = dyvm_variant_prunes(o->variant), selects = dyvm_variant_selects(o->variant);
     const int64_t D = cfg.D, E = cfg.E, depth = cfg.depth, M = cfg.M;
@@ -263,19 +272,23 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
     be->upload(be, g->pos, host_keep, sizeof(int32_t) * (size_t)(B * M));
 
     /* x = patch_embed(x); cls token in the middle; + pos_embed */
-    t = dyvm_stage_begin(be);
+    dyvm_trace_push("forward");
+    t = dyvm_stage_begin(be, STAGE_EMBED);
     be->embed(be, g->images, B, g->h);
     dyvm_stage_end(be, STAGE_EMBED, t);
     int64_t L = M + 1, cls = cfg.cls_pos;
     int stage = 0;
     for (int64_t i = 0; i < depth; i++) {
         const dyvm_layer_weights *lw = &w->layers[i];
+        char layer_name[32];
+        snprintf(layer_name, sizeof layer_name, "layer %lld", (long long)i);
+        dyvm_trace_push(layer_name);
         if (prunes && stage < cfg.n_prune && cfg.prune_loc[stage] == i) {
             const int64_t n = L - 1, nk = cfg.token_keep[stage];
             res->scored[stage] = n;
             if (o->token == TOKEN_LEARNED) {
                 res->predictors_ran = true;
-                t = dyvm_stage_begin(be);
+                t = dyvm_stage_begin(be, STAGE_PREDICTOR);
                 be->predictor_scores(be, stage, g->h, g->r, B, L, cls, g->scores);
                 be->top_k(be, g->scores, B, n, nk, g->keep);
                 dyvm_stage_end(be, STAGE_PREDICTOR, t);
@@ -287,7 +300,7 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
                 even_keep(host_keep, B, n, nk);
                 be->upload(be, g->keep, host_keep, sizeof(int32_t) * (size_t)(B * nk));
             }
-            t = dyvm_stage_begin(be);
+            t = dyvm_stage_begin(be, STAGE_GATHER);
             be->gather(be, g->h, g->r, g->pos, g->keep, B, L, cls, nk, g->h2, g->r2, g->pos2);
             dyvm_stage_end(be, STAGE_GATHER, t);
             float *sw = g->h; g->h = g->h2; g->h2 = sw;
@@ -301,14 +314,14 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
         }
         res->tokens[i] = L;
         /* residual = residual + hidden_states; hidden_states = norm(residual) */
-        t = dyvm_stage_begin(be);
+        t = dyvm_stage_begin(be, STAGE_NORM);
         be->add_norm(be, lw->norm_w, g->r, g->h, g->u, B * L, i == 0);
         dyvm_stage_end(be, STAGE_NORM, t);
         /* xz = self.in_proj(hidden_states) */
-        t = dyvm_stage_begin(be);
+        t = dyvm_stage_begin(be, STAGE_IN_PROJ);
         be->linear(be, STAGE_IN_PROJ, g->u, lw->in_proj, g->xz, B * L, D, 2 * E);
         dyvm_stage_end(be, STAGE_IN_PROJ, t);
-        t = dyvm_stage_begin(be);
+        t = dyvm_stage_begin(be, STAGE_BLOCK_HEAD);
         decide(g, o, lw, B, L, cls, i, run, blog);
         dyvm_stage_end(be, STAGE_BLOCK_HEAD, t);
         if (o->capture && selects && o->block.kind == BLOCK_LEARNED &&
@@ -327,15 +340,17 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
             be->ssm_branch(be, &a); /* times its own phases (conv, x_proj, dt_proj, scan) */
         }
         /* hidden_states = out_proj((y_fwd + y_bwd.flip) / 2) */
-        t = dyvm_stage_begin(be);
+        t = dyvm_stage_begin(be, STAGE_OUT_PROJ);
         be->combine_out_proj(be, lw, g->y[0], g->y[1], g->h, B * L);
         dyvm_stage_end(be, STAGE_OUT_PROJ, t);
+        dyvm_trace_pop();
         if (o->capture && capture_stream(g, res, i, B, L)) goto done;
     }
     /* features = norm_f(residual + hidden_states)[:, cls]; logits = head(features) */
-    t = dyvm_stage_begin(be);
+    t = dyvm_stage_begin(be, STAGE_HEAD);
     be->head(be, g->h, g->r, B, L, cls, g->features, g->logits);
     dyvm_stage_end(be, STAGE_HEAD, t);
+    dyvm_trace_pop();
     be->download(be, res->features, g->features, sizeof(float) * (size_t)(B * D));
     be->download(be, res->logits, g->logits, sizeof(float) * (size_t)(B * cfg.classes));
     res->work = be->work;

@@ -67,7 +67,7 @@ static void writers(void)
     double s1[] = {10, 11, 12}, s2[] = {20, 21};
     dyvm_row rows[2] = {fake_row(s1, 3, VARIANT_DYVM), fake_row(s2, 2, VARIANT_VIM)};
     dyvm_env env;
-    dyvm_env_collect(&env, "cpu");
+    dyvm_env_collect(&env, "cpu", NULL);
     check(env.cores > 0 && env.cpu[0] && env.blas[0] && env.commit[0] && env.date[0], "environment block: %s, %d cores, %s",
           env.cpu, env.cores, env.commit);
     /* JSON: the schema and the stable names checks outside the project read */

@@ -1,0 +1,265 @@
+/* The CUDA backend: fills the forward graph's op table (reference/backend.h) with the kernels of this
+ * folder and cuBLAS, on one stream. The weights are copied to the device once, as one arena; the host
+ * weight struct is copied with every pointer moved into it, so the graph passes device pointers through
+ * unchanged. Token pruning and block selection (predictor, top-k, gather, block head) are part 2 and
+ * absent here: the graph refuses those variants on this backend.
+ * Build: make cuda (nvcc, sm_80 and sm_90). Test: build/tests/test_cuda, SKIPPED without a GPU. */
+#include <cublas_v2.h>
+#include <string.h>
+
+#include "cuda_backend.h"
+#include "cuda_common.cuh"
+
+#define BLAS_OK(call)                                                                                            \
+    do {                                                                                                         \
+        cublasStatus_t s_ = (call);                                                                              \
+        if (s_ != CUBLAS_STATUS_SUCCESS) {                                                                       \
+            fprintf(stderr, "dyvm: cuBLAS error %d at %s:%d\n", (int)s_, __FILE__, __LINE__);                   \
+            exit(3);                                                                                             \
+        }                                                                                                        \
+    } while (0)
+
+struct cuda_ctx {
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    dyvm_weights dw;  /* host struct, device pointers */
+    float *arena;     /* device copy of the host arena */
+    float *scratch;   /* device scratch, grown on demand */
+    size_t scratch_floats;
+    int32_t *images;  /* device copy of a branch's image list */
+    int64_t images_cap;
+    cudaEvent_t t0, t1;
+    char device[512];
+};
+
+static cuda_ctx *ctx(dyvm_backend *be) { return (cuda_ctx *)be->ctx; }
+
+static float *scratch(cuda_ctx *c, size_t floats)
+{
+    if (floats > c->scratch_floats) {
+        CUDA_OK(cudaStreamSynchronize(c->stream));
+        CUDA_OK(cudaFree(c->scratch));
+        c->scratch_floats = floats + floats / 4;
+        CUDA_OK(cudaMalloc(&c->scratch, c->scratch_floats * sizeof(float)));
+    }
+    return c->scratch;
+}
+
+/* y (rows, n_out; ldy) = x (rows, n_in; ldx) . W^T (W: n_out, n_in; ldw), row-major, through column-major
+ * cuBLAS as y^T = W . x^T */
+static void gemm_xwt(cuda_ctx *c, const float *x, int64_t ldx, const float *W, int64_t ldw, float *y, int64_t ldy,
+                     int64_t rows, int64_t n_in, int64_t n_out)
+{
+    if (rows == 0 || n_out == 0) return;
+    const float one = 1.0f, zero = 0.0f;
+    BLAS_OK(cublasSgemm(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)n_out, (int)rows, (int)n_in, &one, W, (int)ldw, x,
+                        (int)ldx, &zero, y, (int)ldy));
+}
+
+static void *cu_alloc(dyvm_backend *be, size_t bytes)
+{
+    (void)be;
+    void *p = NULL;
+    return cudaMalloc(&p, bytes ? bytes : 1) == cudaSuccess ? p : NULL;
+}
+static void cu_release(dyvm_backend *be, void *p)
+{
+    (void)be;
+    cudaFree(p);
+}
+static void cu_upload(dyvm_backend *be, void *dst, const void *src, size_t bytes)
+{
+    if (bytes) CUDA_OK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx(be)->stream));
+    CUDA_OK(cudaStreamSynchronize(ctx(be)->stream)); /* src is pageable host memory the caller may reuse */
+}
+static void cu_download(dyvm_backend *be, void *dst, const void *src, size_t bytes)
+{
+    if (bytes) CUDA_OK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx(be)->stream));
+    CUDA_OK(cudaStreamSynchronize(ctx(be)->stream));
+}
+static void cu_sync(dyvm_backend *be) { CUDA_OK(cudaStreamSynchronize(ctx(be)->stream)); }
+
+static void cu_timer_start(dyvm_backend *be) { CUDA_OK(cudaEventRecord(ctx(be)->t0, ctx(be)->stream)); }
+static double cu_timer_stop_ms(dyvm_backend *be)
+{
+    float ms = 0;
+    CUDA_OK(cudaEventRecord(ctx(be)->t1, ctx(be)->stream));
+    CUDA_OK(cudaEventSynchronize(ctx(be)->t1));
+    CUDA_OK(cudaEventElapsedTime(&ms, ctx(be)->t0, ctx(be)->t1));
+    return ms;
+}
+
+static void cu_embed(dyvm_backend *be, const float *images, int64_t B, float *h)
+{
+    cuda_ctx *c = ctx(be);
+    const dyvm_config *cf = &c->dw.cfg;
+    const int64_t P = cf->patch, M = cf->M, D = cf->D, cpp = cf->channels * P * P;
+    float *cols = scratch(c, (size_t)(B * M * (cpp + D))), *tok = cols + B * M * cpp;
+    launch_im2col({images, cols, B, cf->channels, cf->img, P, cf->img / P, M}, c->stream);
+    gemm_xwt(c, cols, cpp, c->dw.patch_w, cpp, tok, D, B * M, cpp, D);
+    launch_assemble({tok, c->dw.patch_b, c->dw.cls_token, c->dw.pos_embed, h, B, M, D, cf->cls_pos}, c->stream);
+}
+
+static void cu_add_norm(dyvm_backend *be, const float *weight, float *r, const float *h, float *u, int64_t rows,
+                        int first)
+{
+    cuda_ctx *c = ctx(be);
+    launch_add_norm({weight, r, h, u, rows, c->dw.cfg.D, c->dw.cfg.norm_eps, first}, c->stream);
+}
+
+static void cu_linear(dyvm_backend *be, dyvm_stage stage, const float *x, const float *W, float *y, int64_t rows,
+                      int64_t n_in, int64_t n_out)
+{
+    (void)stage;
+    gemm_xwt(ctx(be), x, n_in, W, n_in, y, n_out, rows, n_in, n_out);
+}
+
+static void cu_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a)
+{
+    cuda_ctx *c = ctx(be);
+    const dyvm_config *cf = &c->dw.cfg;
+    const int64_t E = cf->E, N = cf->N, R = cf->R, L = a->L, n = a->n_images, ld = R + 2 * N;
+    /* images that skip the branch contribute zeros */
+    for (int64_t b = 0, j = 0; b < a->B; b++) {
+        if (j < n && a->images[j] == b) { j++; continue; }
+        CUDA_OK(cudaMemsetAsync(a->y + b * L * E, 0, sizeof(float) * (size_t)(L * E), c->stream));
+    }
+    if (n == 0) return;
+    if (n > c->images_cap) {
+        CUDA_OK(cudaStreamSynchronize(c->stream));
+        CUDA_OK(cudaFree(c->images));
+        CUDA_OK(cudaMalloc(&c->images, sizeof(int32_t) * (size_t)a->B));
+        c->images_cap = a->B;
+    }
+    CUDA_OK(cudaMemcpyAsync(c->images, a->images, sizeof(int32_t) * (size_t)n, cudaMemcpyHostToDevice, c->stream));
+    CUDA_OK(cudaStreamSynchronize(c->stream)); /* a->images is the graph's host buffer, reused next call */
+    float *xc = scratch(c, (size_t)(n * L * (2 * E + ld))), *dpre = xc + n * L * E, *dbl = dpre + n * L * E;
+    double t = dyvm_stage_begin(be, STAGE_CONV);
+    launch_conv_silu({a->xz, a->w->conv_wt, a->w->conv_b, c->images, xc, n, L, E, cf->K, a->dir}, c->stream);
+    dyvm_stage_end(be, STAGE_CONV, t);
+    t = dyvm_stage_begin(be, STAGE_X_PROJ);
+    gemm_xwt(c, xc, E, a->w->x_proj, E, dbl, ld, n * L, E, ld);
+    dyvm_stage_end(be, STAGE_X_PROJ, t);
+    t = dyvm_stage_begin(be, STAGE_DT_PROJ);
+    gemm_xwt(c, dbl, ld, a->w->dt_w, R, dpre, E, n * L, R, E);
+    dyvm_stage_end(be, STAGE_DT_PROJ, t);
+    t = dyvm_stage_begin(be, STAGE_SCAN);
+    launch_scan({xc, dpre, dbl, a->xz, a->y, a->w->A, a->w->Dskip, a->w->dt_b, c->images, n, L, E, N, R, a->dir},
+                c->stream);
+    dyvm_stage_end(be, STAGE_SCAN, t);
+}
+
+static void cu_combine_out_proj(dyvm_backend *be, const dyvm_layer_weights *lw, float *y_f, const float *y_b, float *h,
+                                int64_t rows)
+{
+    cuda_ctx *c = ctx(be);
+    const int64_t E = c->dw.cfg.E, D = c->dw.cfg.D;
+    launch_combine({y_f, y_b, rows * E}, c->stream);
+    gemm_xwt(c, y_f, E, lw->out_proj, E, h, D, rows, E, D);
+}
+
+static void cu_head(dyvm_backend *be, const float *h, const float *r, int64_t B, int64_t L, int64_t cls,
+                    float *features, float *logits)
+{
+    cuda_ctx *c = ctx(be);
+    const int64_t D = c->dw.cfg.D, C = c->dw.cfg.classes;
+    launch_head_norm({h, r, c->dw.norm_f, features, B, L, D, cls, c->dw.cfg.norm_eps}, c->stream);
+    gemm_xwt(c, features, D, c->dw.head_w, D, logits, C, B, D, C);
+    launch_add_bias({logits, c->dw.head_b, B, C}, c->stream);
+}
+
+static void cu_destroy(dyvm_backend *be)
+{
+    cuda_ctx *c = ctx(be);
+    cudaStreamSynchronize(c->stream);
+    cublasDestroy(c->blas);
+    cudaFree(c->arena), cudaFree(c->scratch), cudaFree(c->images);
+    cudaEventDestroy(c->t0), cudaEventDestroy(c->t1);
+    cudaStreamDestroy(c->stream);
+    free(c->dw.layers), free(c->dw.predictors);
+    delete c;
+    free(be);
+}
+
+extern "C" int dyvm_cuda_available(char *why, size_t len)
+{
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) return snprintf(why, len, "no CUDA device: %s", cudaGetErrorString(e)), 0;
+    if (n == 0) return snprintf(why, len, "no CUDA device: none found"), 0;
+    return 1;
+}
+
+/* every float pointer of the host struct, moved from the host arena into the device one */
+static void remap_all(dyvm_weights *d, const dyvm_weights *h, float *dev)
+{
+#define MOVE(f) ((f) = (f) ? dev + ((f) - h->arena) : NULL)
+    MOVE(d->patch_w), MOVE(d->patch_b), MOVE(d->cls_token), MOVE(d->pos_embed), MOVE(d->norm_f), MOVE(d->head_w);
+    MOVE(d->head_b);
+    for (int64_t i = 0; i < h->cfg.depth; i++) {
+        dyvm_layer_weights *l = &d->layers[i];
+        MOVE(l->norm_w), MOVE(l->in_proj), MOVE(l->out_proj), MOVE(l->block_head_w), MOVE(l->block_head_b);
+        for (int k = 0; k < 2; k++) {
+            dyvm_ssm_weights *s = &l->dir[k];
+            MOVE(s->conv_w), MOVE(s->conv_b), MOVE(s->x_proj), MOVE(s->dt_w), MOVE(s->dt_b), MOVE(s->A_log);
+            MOVE(s->Dskip), MOVE(s->A), MOVE(s->conv_wt);
+        }
+    }
+    for (int k = 0; k < h->cfg.n_prune; k++) {
+        dyvm_predictor_weights *p = &d->predictors[k];
+        MOVE(p->ln_w), MOVE(p->ln_b), MOVE(p->in_w), MOVE(p->in_b), MOVE(p->out0_w), MOVE(p->out0_b);
+        MOVE(p->out2_w), MOVE(p->out2_b), MOVE(p->out4_w), MOVE(p->out4_b);
+    }
+#undef MOVE
+}
+
+extern "C" dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, int tf32, char *err, size_t errlen)
+{
+    if (!dyvm_cuda_available(err, errlen)) return NULL;
+    dyvm_backend *be = (dyvm_backend *)calloc(1, sizeof *be);
+    cuda_ctx *c = new cuda_ctx();
+    const size_t nl = (size_t)host->cfg.depth, np = (size_t)(host->cfg.n_prune ? host->cfg.n_prune : 1);
+    c->dw = *host;
+    c->dw.layers = (dyvm_layer_weights *)malloc(nl * sizeof *c->dw.layers);
+    c->dw.predictors = (dyvm_predictor_weights *)malloc(np * sizeof *c->dw.predictors);
+    memcpy(c->dw.layers, host->layers, nl * sizeof *c->dw.layers);
+    memcpy(c->dw.predictors, host->predictors, np * sizeof *c->dw.predictors);
+    CUDA_OK(cudaStreamCreate(&c->stream));
+    CUDA_OK(cudaEventCreate(&c->t0));
+    CUDA_OK(cudaEventCreate(&c->t1));
+    if (cudaMalloc(&c->arena, host->arena_floats * sizeof(float)) != cudaSuccess) {
+        snprintf(err, errlen, "out of GPU memory for %zu weights", host->arena_floats);
+        cudaStreamDestroy(c->stream);
+        free(c->dw.layers), free(c->dw.predictors), free(be);
+        delete c;
+        return NULL;
+    }
+    CUDA_OK(cudaMemcpy(c->arena, host->arena, host->arena_floats * sizeof(float), cudaMemcpyHostToDevice));
+    remap_all(&c->dw, host, c->arena);
+    c->dw.arena = c->arena;
+    BLAS_OK(cublasCreate(&c->blas));
+    BLAS_OK(cublasSetStream(c->blas, c->stream));
+    /* strict float32 unless asked: no TF32 tensor-core math in cuBLAS */
+    BLAS_OK(cublasSetMathMode(c->blas, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+    int dev = 0, drv = 0, rt = 0, clock_khz = 0, mem_khz = 0;
+    cudaDeviceProp prop;
+    CUDA_OK(cudaGetDevice(&dev));
+    CUDA_OK(cudaGetDeviceProperties(&prop, dev));
+    cudaDriverGetVersion(&drv), cudaRuntimeGetVersion(&rt);
+    cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, dev);
+    cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, dev);
+    snprintf(c->device, sizeof c->device, "%.96s, SM %d.%d, %d SMs, %.0f GiB, driver API %d.%d, runtime %d.%d, "
+             "SM clock %d MHz, memory clock %d MHz%s", prop.name, prop.major, prop.minor, prop.multiProcessorCount,
+             (double)prop.totalGlobalMem / (1 << 30), drv / 1000, drv % 1000 / 10, rt / 1000, rt % 1000 / 10,
+             clock_khz / 1000, mem_khz / 1000, tf32 ? ", TF32 GEMMs" : ", strict FP32 GEMMs");
+    *be = dyvm_backend{};
+    be->name = "cuda";
+    be->ctx = c;
+    be->w = &c->dw;
+    be->alloc = cu_alloc, be->release = cu_release, be->upload = cu_upload, be->download = cu_download;
+    be->embed = cu_embed, be->add_norm = cu_add_norm, be->linear = cu_linear, be->ssm_branch = cu_ssm_branch;
+    be->combine_out_proj = cu_combine_out_proj, be->head = cu_head, be->destroy = cu_destroy;
+    be->sync = cu_sync, be->timer_start = cu_timer_start, be->timer_stop_ms = cu_timer_stop_ms;
+    be->device = c->device;
+    return be;
+}

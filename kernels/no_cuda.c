@@ -1,0 +1,17 @@
+/* Built instead of the CUDA backend when nvcc is absent: says so. */
+#include <stdio.h>
+
+#include "cuda_backend.h"
+
+int dyvm_cuda_available(char *why, size_t len)
+{
+    snprintf(why, len, "no CUDA device: this build has no CUDA backend (nvcc was not found)");
+    return 0;
+}
+
+dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, int tf32, char *err, size_t errlen)
+{
+    (void)host, (void)tf32;
+    dyvm_cuda_available(err, errlen);
+    return NULL;
+}

@@ -1,0 +1,235 @@
+/* The CUDA backend against the CPU reference (SPEC.md section 9: fp32 within rel L2 1e-4): every op on
+ * random inputs from a printed seed, at odd and even sequence lengths, batch 1 and 3, with each output
+ * poisoned with NaN before the op and a guard region after it checked afterwards; then the dense variant
+ * end to end on the golden cases and the Vim-T and Vim-S presets. Without a device every check is
+ * SKIPPED with the reason. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "compare.h"
+#include "cuda_backend.h"
+#include "graph.h"
+#include "rng.h"
+
+#define TOL 1e-4     /* SPEC.md section 9: CUDA fp32 vs CPU reference */
+#define GUARD 1024   /* floats after each output that must stay NaN */
+static const uint64_t SEED = 5150;
+
+static float *randn(dyvm_rng *r, size_t n, float scale)
+{
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) x[i] = scale * (float)dyvm_rng_normal(r);
+    return x;
+}
+
+static float *dev_copy(dyvm_backend *g, const void *host, size_t bytes)
+{
+    void *d = g->alloc(g, bytes);
+    g->upload(g, d, host, bytes);
+    return d;
+}
+
+/* an output of n floats followed by GUARD floats, all NaN */
+static float *dev_poisoned(dyvm_backend *g, size_t n)
+{
+    float *nan = malloc((n + GUARD) * sizeof *nan);
+    for (size_t i = 0; i < n + GUARD; i++) nan[i] = NAN;
+    float *d = dev_copy(g, nan, (n + GUARD) * sizeof *nan);
+    free(nan);
+    return d;
+}
+
+/* downloads, checks the guard is untouched and compares the n outputs with the reference */
+static void check_out(dyvm_backend *g, const char *what, float *dev, const float *ref, size_t n)
+{
+    float *got = malloc((n + GUARD) * sizeof *got);
+    g->download(g, got, dev, (n + GUARD) * sizeof *got);
+    size_t touched = 0;
+    for (size_t i = n; i < n + GUARD; i++) touched += !isnan(got[i]);
+    check(touched == 0, "%s: guard region after the output untouched (%zu written)", what, touched);
+    compare_check(what, got, ref, n, TOL);
+    free(got);
+    g->release(g, dev);
+}
+
+static void ops(const char *name, const dyvm_weights *w, dyvm_backend *cpu, dyvm_backend *gpu, int64_t B, int64_t L)
+{
+    const dyvm_config *c = &w->cfg;
+    const int64_t D = c->D, E = c->E, rows = B * L;
+    dyvm_rng r;
+    dyvm_rng_seed(&r, SEED + (uint64_t)(B * 1000 + L));
+    char what[160];
+    printf("# %s ops: batch %lld, L %lld, seed %llu\n", name, (long long)B, (long long)L,
+           (unsigned long long)(SEED + (uint64_t)(B * 1000 + L)));
+    if (L == c->M + 1) { /* embed always makes M + 1 tokens */
+        const size_t ni = (size_t)(B * c->channels * c->img * c->img), nh = (size_t)(B * L * D);
+        float *img = randn(&r, ni, 1.0f), *ref = malloc(nh * sizeof *ref);
+        cpu->embed(cpu, img, B, ref);
+        float *di = dev_copy(gpu, img, ni * sizeof *img), *dh = dev_poisoned(gpu, nh);
+        gpu->embed(gpu, di, B, dh);
+        snprintf(what, sizeof what, "%s embed B %lld", name, (long long)B);
+        check_out(gpu, what, dh, ref, nh);
+        gpu->release(gpu, di);
+        free(img), free(ref);
+    }
+    for (int first = 0; first < 2; first++) { /* residual add + RMSNorm */
+        const size_t n = (size_t)(rows * D);
+        float *h = randn(&r, n, 1.0f), *res = randn(&r, n, 2.0f), *u = malloc(n * sizeof *u);
+        float *dr = dev_copy(gpu, res, n * sizeof *res), *dh = dev_copy(gpu, h, n * sizeof *h), *du = dev_poisoned(gpu, n);
+        cpu->add_norm(cpu, w->layers[1].norm_w, res, h, u, rows, first);
+        gpu->add_norm(gpu, gpu->w->layers[1].norm_w, dr, dh, du, rows, first);
+        snprintf(what, sizeof what, "%s add_norm%s B %lld L %lld: u", name, first ? " (layer 0)" : "", (long long)B, (long long)L);
+        check_out(gpu, what, du, u, n);
+        float *got = malloc(n * sizeof *got);
+        gpu->download(gpu, got, dr, n * sizeof *got);
+        snprintf(what, sizeof what, "%s add_norm%s: residual", name, first ? " (layer 0)" : "");
+        compare_check(what, got, res, n, TOL);
+        free(got), free(h), free(res), free(u);
+        gpu->release(gpu, dr), gpu->release(gpu, dh);
+    }
+    { /* in_proj */
+        const size_t nx = (size_t)(rows * D), ny = (size_t)(rows * 2 * E);
+        float *x = randn(&r, nx, 1.0f), *y = malloc(ny * sizeof *y);
+        cpu->linear(cpu, STAGE_IN_PROJ, x, w->layers[2].in_proj, y, rows, D, 2 * E);
+        float *dx = dev_copy(gpu, x, nx * sizeof *x), *dy = dev_poisoned(gpu, ny);
+        gpu->linear(gpu, STAGE_IN_PROJ, dx, gpu->w->layers[2].in_proj, dy, rows, D, 2 * E);
+        snprintf(what, sizeof what, "%s in_proj B %lld L %lld", name, (long long)B, (long long)L);
+        check_out(gpu, what, dy, y, ny);
+        free(x), free(y);
+        gpu->release(gpu, dx);
+    }
+    for (int dir = 0; dir < 2; dir++) { /* one SSM branch: every image, then a subset (the others zero) */
+        for (int subset = 0; subset < 2 && (subset == 0 || B > 1); subset++) {
+            const size_t nxz = (size_t)(rows * 2 * E), ny = (size_t)(rows * E);
+            float *xz = randn(&r, nxz, 1.0f), *y = malloc(ny * sizeof *y);
+            int32_t list[8];
+            int64_t n = 0;
+            for (int64_t b = 0; b < B; b++)
+                if (!subset || b % 2 == 0) list[n++] = (int32_t)b;
+            dyvm_branch_args a = {.w = &w->layers[3].dir[dir], .dir = dir, .xz = xz, .y = y, .images = list,
+                                  .n_images = n, .B = B, .L = L};
+            cpu->ssm_branch(cpu, &a);
+            float *dxz = dev_copy(gpu, xz, nxz * sizeof *xz), *dy = dev_poisoned(gpu, ny);
+            a.w = &gpu->w->layers[3].dir[dir], a.xz = dxz, a.y = dy;
+            gpu->ssm_branch(gpu, &a);
+            snprintf(what, sizeof what, "%s ssm_branch %s, %lld of %lld images, L %lld", name, dir ? "backward" : "forward",
+                     (long long)n, (long long)B, (long long)L);
+            check_out(gpu, what, dy, y, ny);
+            free(xz), free(y);
+            gpu->release(gpu, dxz);
+        }
+    }
+    { /* combine + out_proj */
+        const size_t ny = (size_t)(rows * E), nh = (size_t)(rows * D);
+        float *yf = randn(&r, ny, 1.0f), *yb = randn(&r, ny, 1.0f), *h = malloc(nh * sizeof *h);
+        float *dyf = dev_copy(gpu, yf, ny * sizeof *yf), *dyb = dev_copy(gpu, yb, ny * sizeof *yb), *dh = dev_poisoned(gpu, nh);
+        cpu->combine_out_proj(cpu, &w->layers[0], yf, yb, h, rows);
+        gpu->combine_out_proj(gpu, &gpu->w->layers[0], dyf, dyb, dh, rows);
+        snprintf(what, sizeof what, "%s combine_out_proj B %lld L %lld", name, (long long)B, (long long)L);
+        check_out(gpu, what, dh, h, nh);
+        free(yf), free(yb), free(h);
+        gpu->release(gpu, dyf), gpu->release(gpu, dyb);
+    }
+    { /* final norm of the class token + head */
+        const size_t nh = (size_t)(rows * D), nf = (size_t)(B * D), nl = (size_t)(B * c->classes);
+        float *h = randn(&r, nh, 1.0f), *res = randn(&r, nh, 1.0f), *f = malloc(nf * sizeof *f), *lg = malloc(nl * sizeof *lg);
+        const int64_t cls = (L - 1) / 2;
+        cpu->head(cpu, h, res, B, L, cls, f, lg);
+        float *dh = dev_copy(gpu, h, nh * sizeof *h), *dr = dev_copy(gpu, res, nh * sizeof *res);
+        float *df = dev_poisoned(gpu, nf), *dl = dev_poisoned(gpu, nl);
+        gpu->head(gpu, dh, dr, B, L, cls, df, dl);
+        snprintf(what, sizeof what, "%s head B %lld L %lld: features", name, (long long)B, (long long)L);
+        check_out(gpu, what, df, f, nf);
+        snprintf(what, sizeof what, "%s head: logits", name);
+        check_out(gpu, what, dl, lg, nl);
+        free(h), free(res), free(f), free(lg);
+        gpu->release(gpu, dh), gpu->release(gpu, dr);
+    }
+}
+
+static void end_to_end(const char *name, const dyvm_weights *w, dyvm_backend *cpu, dyvm_backend *gpu, const float *x,
+                       int64_t B)
+{
+    char err[512], what[160];
+    dyvm_graph *gc = dyvm_graph_new(cpu, B, err, sizeof err), *gg = dyvm_graph_new(gpu, B, err, sizeof err);
+    dyvm_run_opts o = {.variant = VARIANT_VIM, .capture = true};
+    dyvm_result rc, rg;
+    if (!gc || !gg || dyvm_forward(gc, x, B, &o, &rc, err, sizeof err)) {
+        check(0, "%s: %s", name, err);
+    } else if (dyvm_forward(gg, x, B, &o, &rg, err, sizeof err)) {
+        check(0, "%s cuda forward: %s", name, err);
+        dyvm_result_free(&rc);
+    } else {
+        snprintf(what, sizeof what, "%s vim end to end: logits", name);
+        compare_check(what, rg.logits, rc.logits, (size_t)(B * w->cfg.classes), TOL);
+        snprintf(what, sizeof what, "%s vim end to end: features", name);
+        compare_check(what, rg.features, rc.features, (size_t)(B * w->cfg.D), TOL);
+        for (int64_t i = 0; i < w->cfg.depth; i++) {
+            snprintf(what, sizeof what, "%s vim end to end: stream.%lld", name, (long long)i);
+            compare_check(what, rg.stream[i], rc.stream[i], (size_t)(B * rc.stream_L[i] * w->cfg.D), TOL);
+        }
+        dyvm_result_free(&rc), dyvm_result_free(&rg);
+    }
+    dyvm_graph_free(gc), dyvm_graph_free(gg);
+}
+
+static void run_model(const char *name, const dyvm_weights *w, int64_t B)
+{
+    char err[512];
+    dyvm_backend *cpu = dyvm_cpu_backend(w), *gpu = dyvm_cuda_backend(w, 0, err, sizeof err);
+    if (!gpu) {
+        check(0, "%s: %s", name, err);
+        cpu->destroy(cpu);
+        return;
+    }
+    ops(name, w, cpu, gpu, 1, w->cfg.M + 1);                    /* odd length (M even) */
+    ops(name, w, cpu, gpu, 3, w->cfg.M + 1);
+    ops(name, w, cpu, gpu, 3, w->cfg.token_keep[0] + 1 + (w->cfg.token_keep[0] + 1) % 2); /* even length */
+    dyvm_rng r;
+    dyvm_rng_seed(&r, SEED);
+    float *x = randn(&r, (size_t)(B * w->cfg.channels * w->cfg.img * w->cfg.img), 1.0f);
+    printf("# %s end to end: batch %lld, input seed %llu\n", name, (long long)B, (unsigned long long)SEED);
+    end_to_end(name, w, cpu, gpu, x, B);
+    free(x);
+    gpu->destroy(gpu);
+    cpu->destroy(cpu);
+}
+
+int main(void)
+{
+    char why[256];
+    if (!dyvm_cuda_available(why, sizeof why)) {
+        check_skip("CUDA ops vs the CPU reference (embed, add_norm, in_proj, ssm_branch, combine_out_proj, head): %s", why);
+        check_skip("CUDA dense vim end to end vs the CPU reference (golden cases, vim-t and vim-s presets): %s", why);
+        return check_summary();
+    }
+    const char *golden = getenv("GOLDEN") ? getenv("GOLDEN") : "../shared/golden";
+    const char *cases[] = {"tiny", "small", "vim-t"};
+    char path[1024], err[512];
+    for (int i = 0; i < 3; i++) {
+        dyvm_weights w;
+        snprintf(path, sizeof path, "%s/%s/weights.safetensors", golden, cases[i]);
+        if (dyvm_weights_load(&w, path, err, sizeof err)) {
+            check(0, "%s", err);
+            continue;
+        }
+        run_model(cases[i], &w, 3);
+        dyvm_weights_free(&w);
+    }
+    const char *presets[] = {"vim-t", "vim-s"};
+    for (int i = 0; i < 2; i++) {
+        dyvm_config c;
+        dyvm_weights w;
+        if (dyvm_config_preset(presets[i], &c, err, sizeof err) || dyvm_weights_init(&w, &c, 1, err, sizeof err)) {
+            check(0, "%s", err);
+            continue;
+        }
+        printf("# %s preset, weights seed 1\n", presets[i]);
+        run_model(presets[i], &w, 2);
+        dyvm_weights_free(&w);
+    }
+    return check_summary();
+}
