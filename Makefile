@@ -4,7 +4,8 @@ NATIVE  ?= 0
 ARCH    := $(if $(filter 1,$(NATIVE)),-march=native,-march=x86-64-v3)
 CFLAGS  := -std=c11 -O2 $(ARCH) -ffp-contract=fast -fopenmp -g -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE \
            -Ireference -Ibench -Itests -Ikernels -MMD -MP
-LDFLAGS := -fopenmp
+# build/lib (scripts/bundle-libs.sh) lets a carried build run on a machine without OpenBLAS, cJSON or PAPI
+LDFLAGS := -fopenmp -Wl,-rpath,'$$ORIGIN/lib:$$ORIGIN/../lib'
 LDLIBS   = $(BLAS_LIBS) -lcjson -lmvec -lm
 GOLDEN  ?= ../shared/golden
 
@@ -16,7 +17,7 @@ CU_SRC    := $(wildcard kernels/*.cu)
 TESTS     := $(BUILD)/tests/test_safetensors $(BUILD)/tests/test_model $(BUILD)/tests/test_golden \
              $(BUILD)/tests/test_flops $(BUILD)/tests/test_bench $(BUILD)/tests/test_cuda $(BUILD)/tests/test_papi
 
-.PHONY: all test bench clean deps cuda FORCE
+.PHONY: all test bench clean deps cuda gpu-build gpu-check FORCE
 .SECONDARY:
 all: $(BUILD)/dyvm
 
@@ -85,6 +86,12 @@ test: $(BUILD)/dyvm $(TESTS)
 # QUICK=1 runs smaller models and sweeps with shorter timing.
 bench: $(BUILD)/dyvm
 	$(BUILD)/dyvm bench --suite all --out reports $(if $(filter 1,$(QUICK)),--quick)
+
+# For a lent GPU machine: build here (binaries, tests, bundled libraries), carry build/, run gpu-check there.
+gpu-build: $(BUILD)/dyvm $(TESTS)
+	scripts/bundle-libs.sh $(BUILD)/dyvm
+gpu-check: gpu-build
+	scripts/gpu-check.sh $(or $(OUT),gpu-check)
 
 clean:
 	rm -rf $(BUILD)

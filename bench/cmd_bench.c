@@ -15,7 +15,7 @@
 #include "suites.h"
 
 static const char bench_usage[] =
-    "usage: dyvm bench (--preset vim-t|vim-s|vim-b | --weights W) [--variant V] [--block-policy P]\n"
+    "usage: dyvm bench (--preset vim-t|vim-s|vim-b|tiny | --weights W) [--variant V] [--block-policy P]\n"
     "                  [--token-policy learned|even] [--token-ratio R] [--batch B] [--threads N]\n"
     "                  [--backend cpu|cuda] [--precision fp32|tf32]\n"
     "                  [--seed S] [--weights-seed S] [--format md|csv|json] [--profile]\n"

@@ -9,7 +9,7 @@
 #include "flops.h"
 
 static const char flops_usage[] =
-    "usage: dyvm flops (--preset vim-t|vim-s|vim-b | --weights W.safetensors) [--variant vim|token|block|dyvm]\n"
+    "usage: dyvm flops (--preset vim-t|vim-s|vim-b|tiny | --weights W.safetensors) [--variant vim|token|block|dyvm]\n"
     "                  [--token-ratio R] [--token-policy learned|even] [--block-policy P] [--batch B]\n"
     "                  [--convention paper|full] [--format md|csv|json]\n"
     "       dyvm flops --table paper\n"
@@ -166,7 +166,7 @@ int cmd_flops(int argc, char **argv)
         if (strcmp(table, "paper") != 0) return cli_fail("--table: \"%s\" is not paper", table);
         return paper_table();
     }
-    if (!weights && !preset) return cli_fail("flops: give --preset vim-t|vim-s|vim-b or --weights W.safetensors");
+    if (!weights && !preset) return cli_fail("flops: give --preset vim-t|vim-s|vim-b|tiny or --weights W.safetensors");
     dyvm_variant var;
     if (dyvm_parse_variant(variant, &var)) return cli_fail("--variant: \"%s\" is not vim, token, block or dyvm", variant);
     char err[CLI_ERR];

@@ -6,7 +6,7 @@
 #include "commands.h"
 
 static const char init_usage[] =
-    "usage: dyvm init --preset vim-t|vim-s|vim-b [--weights-seed S] [--token-ratio R] --out W.safetensors\n";
+    "usage: dyvm init --preset vim-t|vim-s|vim-b|tiny [--weights-seed S] [--token-ratio R] --out W.safetensors\n";
 
 int cmd_init(int argc, char **argv)
 {

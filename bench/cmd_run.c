@@ -11,13 +11,15 @@
 #include "safetensors.h"
 
 static const char run_usage[] =
-    "usage: dyvm run (--weights W.safetensors | --preset vim-t|vim-s|vim-b [--weights-seed S])\n"
+    "usage: dyvm run (--weights W.safetensors | --preset vim-t|vim-s|vim-b|tiny [--weights-seed S])\n"
     "                (--input X.safetensors | [--batch B] [--seed S]) --variant vim|token|block|dyvm\n"
     "                [--out O.safetensors] [--backend cpu|cuda] [--precision fp32|tf32] [--block-policy P]\n"
     "                [--token-policy learned|even] [--token-ratio R] [--threads N] [--repeat N] [--capture] [--papi]\n"
     "  --block-policy  learned (default), all, none, ratio:R (seeded by --seed), count:K\n"
     "  --capture       also write stream.{i} (h + r after layer i), score.{k}, block_logits.{i}\n"
     "  --repeat N      time N forwards and print the median latency (the output is from the last)\n"
+    "  --profile       for Nsight: 3 warm-up forwards, then exactly one inside the NVTX range \"profiled\"\n"
+    "                  (domain dyvm) that scripts/profile-nsys.sh and profile-ncu.sh capture\n"
     "  --papi          read PAPI events over the timed forwards: the executed work (sde:::dyvm::macs, ...)\n"
     "                  and PAPI_TOT_CYC, PAPI_TOT_INS, PAPI_SP_OPS where the machine has them, else n/a: why\n";
 
@@ -107,11 +109,12 @@ int cmd_run(int argc, char **argv)
     uint64_t wseed = 1, seed = 0;
     int64_t batch = 1, threads = 0, repeat = 1;
     dyvm_run_opts o = {.token = TOKEN_LEARNED};
-    bool have_batch = false, have_seed = false, papi = false;
+    bool have_batch = false, have_seed = false, papi = false, profile = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(run_usage, stdout), 0;
         if (!strcmp(a, "--capture")) { o.capture = true; continue; }
+        if (!strcmp(a, "--profile")) { profile = true; continue; }
         if (!strcmp(a, "--papi")) { papi = true; continue; }
         if (strncmp(a, "--", 2) != 0) return cli_fail("run: unexpected argument \"%s\" (see dyvm run --help)", a);
         if (!(v = cli_value(argc, argv, &i))) return 2;
@@ -144,7 +147,7 @@ int cmd_run(int argc, char **argv)
     }
     if (!variant) return cli_fail("run: --variant vim|token|block|dyvm is required");
     if (dyvm_parse_variant(variant, &o.variant)) return cli_fail("--variant: \"%s\" is not vim, token, block or dyvm", variant);
-    if (!weights && !preset) return cli_fail("run: give --weights W.safetensors or --preset vim-t|vim-s|vim-b");
+    if (!weights && !preset) return cli_fail("run: give --weights W.safetensors or --preset vim-t|vim-s|vim-b|tiny");
     if (input && (have_batch || have_seed)) return cli_fail("run: --batch and --seed make random inputs; not with --input");
     if (strcmp(backend, "cpu") && strcmp(backend, "cuda")) return cli_fail("--backend: \"%s\" is not cpu or cuda", backend);
     char err[CLI_ERR];
@@ -173,15 +176,26 @@ int cmd_run(int argc, char **argv)
            cli_thread_count());
     if (!input) printf("input seed %llu\n", (unsigned long long)seed);
     dyvm_result res = {0};
-    if (papi) dyvm_papi_start(&ps);
-    for (int64_t r = 0; r < repeat; r++) {
-        if (r) dyvm_result_free(&res);
-        double t0 = cli_now();
+    for (int r = 0; profile && r < 3; r++) { /* warm-up outside the profiled range */
         if (dyvm_forward(g, images, batch, &o, &res, err, sizeof err)) {
             cli_fail("%s", err);
             goto done;
         }
+        dyvm_result_free(&res);
+    }
+    if (profile) repeat = 1;
+    if (papi) dyvm_papi_start(&ps);
+    for (int64_t r = 0; r < repeat; r++) {
+        if (r) dyvm_result_free(&res);
+        if (profile) dyvm_trace_push("profiled");
+        double t0 = cli_now();
+        int failed = dyvm_forward(g, images, batch, &o, &res, err, sizeof err);
         ms[r] = 1e3 * (cli_now() - t0);
+        if (profile) dyvm_trace_pop();
+        if (failed) {
+            cli_fail("%s", err);
+            goto done;
+        }
         dyvm_papi_publish(&res.work);
     }
     dyvm_papi_stop(&ps);

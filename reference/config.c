@@ -85,34 +85,36 @@ int64_t dyvm_tokens_at_layer(const dyvm_config *c, int64_t layer, int pruning)
 
 int dyvm_config_preset(const char *name, dyvm_config *c, char *err, size_t errlen)
 {
-    static const struct { const char *name; int64_t D; double token_ratio, block_ratio; } presets[] = {
+    static const struct { const char *name; int64_t D, img, patch, depth, classes; double token_ratio, block_ratio; } presets[] = {
         /* embed dims from hustvl/Vim; keep ratios from the DyVM training scripts (SPEC.md section 11) */
-        {"vim-t", 192, 0.9, 0.8},
-        {"vim-s", 384, 0.7, 0.8},
-        {"vim-b", 768, 0.7, 0.7},
+        {"vim-t", 192, 224, 16, 24, 1000, 0.9, 0.8},
+        {"vim-s", 384, 224, 16, 24, 1000, 0.7, 0.8},
+        {"vim-b", 768, 224, 16, 24, 1000, 0.7, 0.7},
+        /* the shape of the golden "tiny" case: smoke tests and compute-sanitizer runs */
+        {"tiny", 32, 32, 8, 4, 10, 0.7, 0.8},
     };
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
         if (strcmp(name, presets[i].name) != 0) continue;
         memset(c, 0, sizeof *c);
         snprintf(c->name, sizeof c->name, "%s", name);
-        c->img = 224;
-        c->patch = c->stride = 16;
+        c->img = presets[i].img;
+        c->patch = c->stride = presets[i].patch;
         c->channels = 3;
         c->D = presets[i].D;
-        c->depth = 24;
+        c->depth = presets[i].depth;
         c->N = 16;
         c->K = 4;
         c->expand = 2;
         c->R = (c->D + 15) / 16; /* math.ceil(d_model / 16) */
-        c->classes = 1000;
+        c->classes = presets[i].classes;
         c->norm_eps = 1e-5f;
         c->n_prune = 3;
-        c->prune_loc[0] = 6, c->prune_loc[1] = 12, c->prune_loc[2] = 18;
+        for (int k = 0; k < 3; k++) c->prune_loc[k] = (k + 1) * c->depth / 4; /* 6, 12, 18 of 24 */
         c->token_ratio = presets[i].token_ratio;
         c->block_ratio = presets[i].block_ratio;
         return dyvm_config_finish(c, err, errlen);
     }
-    snprintf(err, errlen, "unknown preset \"%s\" (expected vim-t, vim-s or vim-b)", name);
+    snprintf(err, errlen, "unknown preset \"%s\" (expected vim-t, vim-s, vim-b or tiny)", name);
     return -1;
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "compare.h"
@@ -212,6 +213,10 @@ int main(void)
     for (int i = 0; i < 3; i++) {
         dyvm_weights w;
         snprintf(path, sizeof path, "%s/%s/weights.safetensors", golden, cases[i]);
+        if (access(path, R_OK) != 0) { /* the GPU machine may have the repository without ../shared */
+            check_skip("golden case %s: %s not found (set GOLDEN)", cases[i], path);
+            continue;
+        }
         if (dyvm_weights_load(&w, path, err, sizeof err)) {
             check(0, "%s", err);
             continue;
@@ -219,8 +224,8 @@ int main(void)
         run_model(cases[i], &w, 3);
         dyvm_weights_free(&w);
     }
-    const char *presets[] = {"vim-t", "vim-s"};
-    for (int i = 0; i < 2; i++) {
+    const char *presets[] = {"tiny", "vim-t", "vim-s"};
+    for (int i = 0; i < 3; i++) {
         dyvm_config c;
         dyvm_weights w;
         if (dyvm_config_preset(presets[i], &c, err, sizeof err) || dyvm_weights_init(&w, &c, 1, err, sizeof err)) {
