@@ -86,6 +86,9 @@ test: $(BUILD)/dyvm $(TESTS)
 # QUICK=1 runs smaller models and sweeps with shorter timing.
 bench: $(BUILD)/dyvm
 	$(BUILD)/dyvm bench --suite all --out reports $(if $(filter 1,$(QUICK)),--quick)
+	@if $(BUILD)/dyvm info --cuda >/dev/null 2>&1; then \
+	  $(BUILD)/dyvm bench --suite all --backend cuda --out reports $(if $(filter 1,$(QUICK)),--quick); \
+	else echo "GPU suites skipped: $$($(BUILD)/dyvm info --cuda)"; fi
 
 # For a lent GPU machine: build here (binaries, tests, bundled libraries), carry build/, run gpu-check there.
 gpu-build: $(BUILD)/dyvm $(TESTS)

@@ -91,7 +91,7 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
                       const char *backend, const char *precision)
 {
     dyvm_suite_ctx s = {.quick = quick, .input_seed = seed, .weights_seed = wseed, .scripts = "scripts/plots",
-                        .backend = backend, .precision = precision};
+                        .backend = backend, .precision = precision, .batch = strcmp(backend, "cuda") ? 1 : 128};
     char why[CLI_ERR];
     if (!strcmp(backend, "cuda") && !dyvm_cuda_available(why, sizeof why)) return cli_fail("%s", why);
     cli_threads(threads);

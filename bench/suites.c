@@ -128,7 +128,8 @@ static int finish(dyvm_suite_ctx *s, const char *suite, const dyvm_row *rows, si
     snprintf(script, sizeof script, "%s/%s.gp", s->scripts, suite);
     snprintf(png, sizeof png, "%s/%s.png", s->dir, suite);
     snprintf(svg, sizeof svg, "%s/%s.svg", s->dir, suite);
-    snprintf(vars, sizeof vars, "data='%s/%s.dat'; model='%s'; backend='%s'", s->dir, suite, big(s), s->env.backend);
+    snprintf(vars, sizeof vars, "data='%s/%s.dat'; model='%s'; backend='%s'; batch=%lld", s->dir, suite, big(s),
+             s->env.backend, (long long)s->batch);
     if (dyvm_plot(script, vars, png, svg, err, sizeof err)) {
         s->plot_failures++;
         return cli_fail("%s", err), -1;
@@ -148,17 +149,17 @@ static int suite_paper(dyvm_suite_ctx *s)
         char err[CLI_ERR], block[32];
         dyvm_config_preset(models[m], &c, err, sizeof err);
         snprintf(block, sizeof block, "ratio:%g", c.block_ratio);
-        for (int v = 0; v < 4; v++) cases[m * 4 + (size_t)v] = make_case(s, models[m], (dyvm_variant)v, block, 0, 1);
+        for (int v = 0; v < 4; v++) cases[m * 4 + (size_t)v] = make_case(s, models[m], (dyvm_variant)v, block, 0, s->batch);
     }
     if (run_cases(s, "paper", cases, n, rows)) return -1;
     FILE *dat = open_out(s, "paper", "dat");
     if (!dat) return -1;
-    fprintf(s->readme, "\n## paper: the efficiency table with measured speed\n\nBatch 1, block policy `ratio:R` at the "
+    fprintf(s->readme, "\n## paper: the efficiency table with measured speed\n\nBatch %lld, block policy `ratio:R` at the "
                        "official keep target R (each image, layer and direction kept with probability R), learned token "
                        "predictors at the official ratios (random weights, seed %llu). Speed-up = dense median / "
                        "variant median; FLOP ratio = dense FLOPs / variant FLOPs (full: what runs; paper: "
                        "calc_flops.py, which counts one of the two SSM directions).\n\n",
-            (unsigned long long)s->weights_seed);
+            (long long)s->batch, (unsigned long long)s->weights_seed);
     fprintf(s->readme, "| model | variant | token | block keep | paper GFLOPs | full GFLOPs | median ms | images/s | "
                        "speed-up | full FLOP ratio | paper FLOP ratio | published |\n"
                        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
@@ -188,7 +189,7 @@ static int suite_blocks(dyvm_suite_ctx *s)
     for (int k = 0; k <= 48; k += step) {
         char block[32];
         snprintf(block, sizeof block, "count:%d", k);
-        cases[n++] = make_case(s, big(s), VARIANT_BLOCK, block, 0, 1);
+        cases[n++] = make_case(s, big(s), VARIANT_BLOCK, block, 0, s->batch);
     }
     if (run_cases(s, "blocks", cases, n, rows)) return -1;
     FILE *dat = open_out(s, "blocks", "dat");
@@ -202,14 +203,15 @@ static int suite_blocks(dyvm_suite_ctx *s)
     const double speed = all->st.median / k0->st.median, flop = all->flops.full_total / k0->flops.full_total;
     const double paper = all->flops.paper_total / k0->flops.paper_total;
     fprintf(s->readme, "\n## blocks: speed against the number of SSM branches run (the paper's Figure 1b)\n\n"
-                       "%s, block variant, batch 1, `count:K`: exactly K of the 48 directional SSM branches run, spread "
+                       "%s, block variant, batch %lld, `count:K`: exactly K of the 48 directional SSM branches run, spread "
                        "evenly over layers, alternating directions.\n\n"
                        "Running none of them (K = 0) instead of all 48 makes a forward **%.2f× faster** "
                        "(%.2f → %.2f ms). The executed FLOPs fall by %.2f× (full convention; %.2f× in the paper "
                        "convention), so if time followed FLOPs the speed-up would be %.2f×: the FLOP change explains "
                        "%.0f %% of the speed-up (in log terms, ln FLOP ratio / ln time ratio). The paper's up to 2.83× "
                        "is a GPU observation; this is the CPU backend.\n\n",
-            big(s), speed, all->st.median, k0->st.median, flop, paper, flop, 100 * log(flop) / log(speed));
+            big(s), (long long)s->batch, speed, all->st.median, k0->st.median, flop, paper, flop,
+            100 * log(flop) / log(speed));
     dyvm_rows_markdown(s->readme, rows, n);
     int rc = finish(s, "blocks", rows, n);
     for (size_t i = 0; i < n; i++) dyvm_row_free(&rows[i]);
@@ -221,16 +223,16 @@ static int suite_keep(dyvm_suite_ctx *s)
     dyvm_case cases[16];
     dyvm_row rows[16];
     size_t n = 0;
-    cases[n++] = make_case(s, big(s), VARIANT_VIM, "all", 0, 1);
+    cases[n++] = make_case(s, big(s), VARIANT_VIM, "all", 0, s->batch);
     const int steps = s->quick ? 3 : 6;
     for (int i = 0; i < steps; i++) {
         const double r = s->quick ? 0.5 + 0.25 * i : 0.5 + 0.1 * i;
-        cases[n++] = make_case(s, big(s), VARIANT_TOKEN, "all", r, 1);
+        cases[n++] = make_case(s, big(s), VARIANT_TOKEN, "all", r, s->batch);
     }
     for (int i = 0; i < steps; i++) {
         char block[32];
         snprintf(block, sizeof block, "ratio:%g", s->quick ? 0.5 * i : 0.2 * i);
-        cases[n++] = make_case(s, big(s), VARIANT_BLOCK, block, 0, 1);
+        cases[n++] = make_case(s, big(s), VARIANT_BLOCK, block, 0, s->batch);
     }
     if (run_cases(s, "keep", cases, n, rows)) return -1;
     FILE *dat = open_out(s, "keep", "dat");
@@ -245,10 +247,10 @@ static int suite_keep(dyvm_suite_ctx *s)
         fprintf(dat, "%.3f %.4f %.4f\n", rows[i].flops.block_ratio, d->st.median / rows[i].st.median,
                 d->flops.full_total / rows[i].flops.full_total);
     fclose(dat);
-    fprintf(s->readme, "\n## keep: speed-up against the keep ratios\n\n%s, batch 1. Token variant with "
+    fprintf(s->readme, "\n## keep: speed-up against the keep ratios\n\n%s, batch %lld. Token variant with "
                        "`--token-ratio r` (n_k = int(r^(k+1)·M) at the three stages, learned predictors); block variant "
                        "with `ratio:R` (the realized keep ratio is plotted). Speed-up and full-FLOP ratio against "
-                       "dense Vim (%.2f ms).\n\n", big(s), d->st.median);
+                       "dense Vim (%.2f ms).\n\n", big(s), (long long)s->batch, d->st.median);
     dyvm_rows_markdown(s->readme, rows, n);
     int rc = finish(s, "keep", rows, n);
     for (size_t i = 0; i < n; i++) dyvm_row_free(&rows[i]);
@@ -257,7 +259,9 @@ static int suite_keep(dyvm_suite_ctx *s)
 
 static int suite_batch(dyvm_suite_ctx *s)
 {
-    const int64_t batches[] = {1, 2, 4, 8, 16};
+    /* the CPU saturates early; a GPU needs large batches */
+    const int64_t cpu_batches[] = {1, 2, 4, 8, 16}, gpu_batches[] = {1, 8, 32, 128, 256};
+    const int64_t *batches = strcmp(s->backend, "cuda") ? cpu_batches : gpu_batches;
     const size_t nb = s->quick ? 3 : 5;
     dyvm_case cases[20];
     dyvm_row rows[20];
@@ -296,7 +300,7 @@ static int suite_breakdown(dyvm_suite_ctx *s)
     dyvm_config_preset(big(s), &c, err, sizeof err);
     snprintf(block, sizeof block, "ratio:%g", c.block_ratio);
     for (int v = 0; v < 4; v++) {
-        cases[v] = make_case(s, big(s), (dyvm_variant)v, block, 0, 1);
+        cases[v] = make_case(s, big(s), (dyvm_variant)v, block, 0, s->batch);
         cases[v].profile = true;
     }
     if (run_cases(s, "breakdown", cases, 4, rows)) return -1;
@@ -305,9 +309,9 @@ static int suite_breakdown(dyvm_suite_ctx *s)
     fprintf(dat, "variant");
     for (int st = 0; st < STAGE_COUNT; st++) fprintf(dat, " %s", dyvm_stage_name((dyvm_stage)st));
     fprintf(dat, " total_ms\n");
-    fprintf(s->readme, "\n## breakdown: time per stage\n\n%s, batch 1, official keep ratios; the mean time per "
+    fprintf(s->readme, "\n## breakdown: time per stage\n\n%s, batch %lld, official keep ratios; the mean time per "
                        "forward spent in each stage, measured with a clock read around every op (the SSM branch "
-                       "times its conv, x_proj, dt_proj and scan phases itself).\n\n| stage |", big(s));
+                       "times its conv, x_proj, dt_proj and scan phases itself).\n\n| stage |", big(s), (long long)s->batch);
     for (int v = 0; v < 4; v++) fprintf(s->readme, " %s ms |", dyvm_variant_name((dyvm_variant)v));
     fprintf(s->readme, "\n|---|---:|---:|---:|---:|\n");
     for (int st = 0; st < STAGE_COUNT; st++) {

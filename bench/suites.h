@@ -16,6 +16,7 @@ typedef struct {
     bool quick;           /* smaller models and sweeps, shorter timing */
     const char *backend;  /* cpu or cuda */
     const char *precision; /* fp32 or tf32 (cuda) */
+    int64_t batch;        /* of the suites other than batch: 1 on the CPU, 128 on a GPU */
     bool plots;           /* gnuplot present */
     int threads;
     uint64_t input_seed, weights_seed;

@@ -1,8 +1,8 @@
 /* The CUDA backend: fills the forward graph's op table (reference/backend.h) with the kernels of this
  * folder and cuBLAS, on one stream. The weights are copied to the device once, as one arena; the host
  * weight struct is copied with every pointer moved into it, so the graph passes device pointers through
- * unchanged. Token pruning and block selection (predictor, top-k, gather, block head) are part 2 and
- * absent here: the graph refuses those variants on this backend.
+ * unchanged. Token pruning and block selection run on the device too (predictor.cu, select.cu); the
+ * block decisions are read back once per layer by the graph (the branch GEMM sizes depend on them).
  * Build: make cuda (nvcc, sm_80 and sm_90). Test: build/tests/test_cuda, SKIPPED without a GPU. */
 #include <cublas_v2.h>
 #include <string.h>
@@ -168,6 +168,46 @@ static void cu_head(dyvm_backend *be, const float *h, const float *r, int64_t B,
     launch_add_bias({logits, c->dw.head_b, B, C}, c->stream);
 }
 
+static void cu_block_logits(dyvm_backend *be, const dyvm_layer_weights *lw, const float *xz, int64_t B, int64_t L,
+                            int64_t cls, float *logits)
+{
+    cuda_ctx *c = ctx(be);
+    launch_block_logits({xz, lw->block_head_w, lw->block_head_b, logits, B, L, 2 * c->dw.cfg.E, cls}, c->stream);
+}
+
+static void cu_predictor_scores(dyvm_backend *be, int k, const float *h, const float *r, int64_t B, int64_t L,
+                                int64_t cls, float *scores)
+{
+    cuda_ctx *c = ctx(be);
+    const dyvm_predictor_weights *p = &c->dw.predictors[k];
+    const int64_t D = c->dw.cfg.D, n = L - 1, rows = B * n, H = D / 2, Q = D / 4;
+    float *o = scratch(c, (size_t)(rows * (2 * D + H + Q + 2))), *a = o + rows * D, *x1 = a + rows * D;
+    float *x2 = x1 + rows * H, *x3 = x2 + rows * Q;
+    launch_token_layernorm({h, r, p->ln_w, p->ln_b, o, B, L, D, cls}, c->stream);
+    gemm_xwt(c, o, D, p->in_w, D, a, D, rows, D, D);
+    launch_bias_gelu({a, p->in_b, rows, D}, c->stream);
+    launch_global_mean({a, B, n, D}, c->stream);
+    gemm_xwt(c, a, D, p->out0_w, D, x1, H, rows, D, H);
+    launch_bias_gelu({x1, p->out0_b, rows, H}, c->stream);
+    gemm_xwt(c, x1, H, p->out2_w, H, x2, Q, rows, H, Q);
+    launch_bias_gelu({x2, p->out2_b, rows, Q}, c->stream);
+    gemm_xwt(c, x2, Q, p->out4_w, Q, x3, 2, rows, Q, 2);
+    launch_add_bias({x3, p->out4_b, rows, 2}, c->stream);
+    launch_log_softmax0({x3, scores, rows}, c->stream);
+}
+
+static void cu_top_k(dyvm_backend *be, const float *scores, int64_t B, int64_t n, int64_t n_keep, int32_t *keep)
+{
+    launch_top_k({scores, keep, B, n, n_keep}, ctx(be)->stream);
+}
+
+static void cu_gather(dyvm_backend *be, const float *h, const float *r, const int32_t *pos, const int32_t *keep,
+                      int64_t B, int64_t L, int64_t cls, int64_t n_keep, float *h_out, float *r_out, int32_t *pos_out)
+{
+    cuda_ctx *c = ctx(be);
+    launch_gather({h, r, pos, keep, h_out, r_out, pos_out, B, L, c->dw.cfg.D, cls, n_keep}, c->stream);
+}
+
 static void cu_destroy(dyvm_backend *be)
 {
     cuda_ctx *c = ctx(be);
@@ -259,6 +299,8 @@ extern "C" dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, int tf32, c
     be->alloc = cu_alloc, be->release = cu_release, be->upload = cu_upload, be->download = cu_download;
     be->embed = cu_embed, be->add_norm = cu_add_norm, be->linear = cu_linear, be->ssm_branch = cu_ssm_branch;
     be->combine_out_proj = cu_combine_out_proj, be->head = cu_head, be->destroy = cu_destroy;
+    be->block_logits = cu_block_logits, be->predictor_scores = cu_predictor_scores, be->top_k = cu_top_k;
+    be->gather = cu_gather;
     be->sync = cu_sync, be->timer_start = cu_timer_start, be->timer_stop_ms = cu_timer_stop_ms;
     be->device = c->device;
     return be;

@@ -101,4 +101,58 @@ struct bias_params {
 };
 void launch_add_bias(const bias_params &p, cudaStream_t s);
 
+struct block_logits_params {
+    const float *xz;     /* (B, L, 2E) */
+    const float *w;      /* (2, 2E) block_head.weight */
+    const float *bias;   /* (2) */
+    float *logits;       /* (B, 2) */
+    int64_t B, L, E2, cls;
+};
+void launch_block_logits(const block_logits_params &p, cudaStream_t s);
+
+struct token_norm_params {
+    const float *h, *r;  /* (B, L, D) */
+    const float *w, *b;  /* LayerNorm (D) */
+    float *out;          /* (B * (L - 1), D): the non-class tokens in order */
+    int64_t B, L, D, cls;
+};
+void launch_token_layernorm(const token_norm_params &p, cudaStream_t s);
+
+struct bias_gelu_params {
+    float *y;          /* (rows, n): y = GELU(y + bias) */
+    const float *bias; /* (n) */
+    int64_t rows, n;
+};
+void launch_bias_gelu(const bias_gelu_params &p, cudaStream_t s);
+
+struct global_mean_params {
+    float *a;          /* (B * n, D): a[:, D/2:] becomes its mean over the image's tokens, sum / (n + 1) */
+    int64_t B, n, D;
+};
+void launch_global_mean(const global_mean_params &p, cudaStream_t s);
+
+struct score_params {
+    const float *x;    /* (rows, 2): the last linear, bias added */
+    float *scores;     /* (rows) = log_softmax(x)[:, 0] */
+    int64_t rows;
+};
+void launch_log_softmax0(const score_params &p, cudaStream_t s);
+
+struct top_k_params {
+    const float *scores; /* (B, n) */
+    int32_t *keep;       /* (B, n_keep): kept indices, ascending */
+    int64_t B, n, n_keep;
+};
+void launch_top_k(const top_k_params &p, cudaStream_t s);
+
+struct gather_params {
+    const float *h, *r;  /* (B, L, D) */
+    const int32_t *pos;  /* (B, L - 1) */
+    const int32_t *keep; /* (B, n_keep) */
+    float *h_out, *r_out; /* (B, n_keep + 1, D) */
+    int32_t *pos_out;     /* (B, n_keep) */
+    int64_t B, L, D, cls, n_keep;
+};
+void launch_gather(const gather_params &p, cudaStream_t s);
+
 #endif

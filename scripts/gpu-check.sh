@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The one prepared check for a lent GPU machine (DEVELOPERS.md), about 8 minutes. Run from the repository
 # root on a build made elsewhere and carried: here, `make gpu-build` (binaries, tests and build/lib from
-# scripts/bundle-libs.sh); there, `scripts/gpu-check.sh` with $OUT set. It writes five files under $OUT
+# scripts/bundle-libs.sh); there, `scripts/gpu-check.sh` with $OUT set. It writes six files under $OUT
 # (the device tool returns at most eight): summary.txt, nvidia-smi.txt, tests.log (the CUDA tests against
 # the CPU reference, and the CPU reference's own executed-work test), sanitizer.log (compute-sanitizer
-# memcheck and racecheck on the tiny preset) and bench.jsonl (the GPU benchmarks, one JSON document each).
+# memcheck and racecheck on the tiny preset), gpu-reports.tgz (the suites' report folder, to unpack into
+# reports/) and bench.jsonl (the suites' progress and single GPU benchmarks, one JSON document each).
 set -u
 out=${1:-${OUT:-gpu-check}}
 mkdir -p "$out"
@@ -45,7 +46,12 @@ else
     say "   compute-sanitizer not found"; status=1
 fi
 
-say "== GPU benchmarks: dense vim, strict fp32 and TF32 (token pruning and block selection on the GPU: issue 6)"
+say "== GPU suites (paper, blocks, keep, batch, breakdown at batch 128), packed into one file"
+rm -rf gpu-reports
+run bench.jsonl 300 build/dyvm bench --suite all --backend cuda --out gpu-reports
+tar czf "$out/gpu-reports.tgz" gpu-reports 2>/dev/null || status=1
+
+say "== single GPU benchmarks: dense vim, strict fp32 and TF32"
 for m in vim-t vim-s vim-b; do
     for b in 1 128; do
         for p in fp32 tf32; do

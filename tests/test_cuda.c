@@ -1,9 +1,11 @@
 /* The CUDA backend against the CPU reference (SPEC.md section 9: fp32 within rel L2 1e-4): every op on
  * random inputs from a printed seed, at odd and even sequence lengths, batch 1 and 3, with each output
- * poisoned with NaN before the op and a guard region after it checked afterwards; then the dense variant
- * end to end on the golden cases and the Vim-T and Vim-S presets. Without a device every check is
- * SKIPPED with the reason. */
+ * poisoned with NaN before the op and a guard region after it checked afterwards; then every variant end
+ * to end: on the golden cases with the learned policies (their margins make every decision clear, so
+ * decisions must be identical), and on the presets with forced policies (identical decisions by
+ * construction). Without a device every check is SKIPPED with the reason. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,27 @@ static float *dev_poisoned(dyvm_backend *g, size_t n)
 }
 
 /* downloads, checks the guard is untouched and compares the n outputs with the reference */
+static void check_guard(dyvm_backend *g, const char *what, const void *dev, size_t bytes)
+{
+    float *got = malloc(bytes + GUARD * sizeof(float));
+    g->download(g, got, dev, bytes + GUARD * sizeof(float));
+    size_t touched = 0;
+    for (size_t i = bytes / sizeof(float); i < bytes / sizeof(float) + GUARD; i++) touched += !isnan(got[i]);
+    check(touched == 0, "%s: guard region after the output untouched (%zu written)", what, touched);
+    free(got);
+}
+
+/* an int32 output compared exactly; its guard checked */
+static void check_out_i32(dyvm_backend *g, const char *what, int32_t *dev, const int32_t *ref, size_t n)
+{
+    check_guard(g, what, dev, n * sizeof(int32_t));
+    int32_t *got = malloc(n * sizeof *got);
+    g->download(g, got, dev, n * sizeof *got);
+    compare_check_i32(what, got, ref, n);
+    free(got);
+    g->release(g, dev);
+}
+
 static void check_out(dyvm_backend *g, const char *what, float *dev, const float *ref, size_t n)
 {
     float *got = malloc((n + GUARD) * sizeof *got);
@@ -134,6 +157,58 @@ static void ops(const char *name, const dyvm_weights *w, dyvm_backend *cpu, dyvm
         free(yf), free(yb), free(h);
         gpu->release(gpu, dyf), gpu->release(gpu, dyb);
     }
+    if (w->has_block_heads) { /* block head on the class token */
+        const size_t nxz = (size_t)(rows * 2 * E), nl = (size_t)(2 * B);
+        float *xz = randn(&r, nxz, 1.0f), *lg = malloc(nl * sizeof *lg);
+        const int64_t cls = (L - 1) / 2;
+        cpu->block_logits(cpu, &w->layers[1], xz, B, L, cls, lg);
+        float *dxz = dev_copy(gpu, xz, nxz * sizeof *xz), *dl = dev_poisoned(gpu, nl);
+        gpu->block_logits(gpu, &gpu->w->layers[1], dxz, B, L, cls, dl);
+        snprintf(what, sizeof what, "%s block_logits B %lld L %lld", name, (long long)B, (long long)L);
+        check_out(gpu, what, dl, lg, nl);
+        free(xz), free(lg);
+        gpu->release(gpu, dxz);
+    }
+    if (w->has_predictors) { /* predictor scores, top-k, gather */
+        const int64_t n = L - 1, cls = n / 2, nk = (2 * n) / 3, nh = rows * D;
+        float *h = randn(&r, (size_t)nh, 1.0f), *res = randn(&r, (size_t)nh, 1.0f), *sc = malloc(sizeof(float) * (size_t)(B * n));
+        cpu->predictor_scores(cpu, 0, h, res, B, L, cls, sc);
+        float *dh = dev_copy(gpu, h, sizeof(float) * (size_t)nh), *dr = dev_copy(gpu, res, sizeof(float) * (size_t)nh);
+        float *dsc = dev_poisoned(gpu, (size_t)(B * n));
+        gpu->predictor_scores(gpu, 0, dh, dr, B, L, cls, dsc);
+        snprintf(what, sizeof what, "%s predictor_scores B %lld n %lld", name, (long long)B, (long long)n);
+        check_out(gpu, what, dsc, sc, (size_t)(B * n));
+        /* top-k on the CPU's scores, with a tie planted: the lower index must win on both */
+        if (n > 3) sc[1] = sc[2];
+        int32_t *keep = malloc(sizeof(int32_t) * (size_t)(B * nk)), *pos = malloc(sizeof(int32_t) * (size_t)(B * n));
+        cpu->top_k(cpu, sc, B, n, nk, keep);
+        float *dsc2 = dev_copy(gpu, sc, sizeof(float) * (size_t)(B * n));
+        int32_t *dkeep = (int32_t *)dev_poisoned(gpu, (size_t)(B * nk));
+        gpu->top_k(gpu, dsc2, B, n, nk, dkeep);
+        snprintf(what, sizeof what, "%s top_k %lld of %lld, B %lld", name, (long long)nk, (long long)n, (long long)B);
+        check_guard(gpu, what, dkeep, sizeof(int32_t) * (size_t)(B * nk));
+        int32_t *gk = malloc(sizeof(int32_t) * (size_t)(B * nk));
+        gpu->download(gpu, gk, dkeep, sizeof(int32_t) * (size_t)(B * nk));
+        compare_check_i32(what, gk, keep, (size_t)(B * nk));
+        /* gather from the same kept indices */
+        for (int64_t i = 0; i < B * n; i++) pos[i] = (int32_t)((i * 7) % 1000);
+        const size_t no = (size_t)(B * (nk + 1) * D);
+        float *ho = malloc(no * sizeof *ho), *ro = malloc(no * sizeof *ro);
+        int32_t *po = malloc(sizeof(int32_t) * (size_t)(B * nk));
+        cpu->gather(cpu, h, res, pos, keep, B, L, cls, nk, ho, ro, po);
+        int32_t *dpos = (int32_t *)dev_copy(gpu, pos, sizeof(int32_t) * (size_t)(B * n)), *dpo = (int32_t *)dev_poisoned(gpu, (size_t)(B * nk));
+        float *dho = dev_poisoned(gpu, no), *dro = dev_poisoned(gpu, no);
+        gpu->gather(gpu, dh, dr, dpos, dkeep, B, L, cls, nk, dho, dro, dpo);
+        snprintf(what, sizeof what, "%s gather h, %lld kept, B %lld", name, (long long)nk, (long long)B);
+        check_out(gpu, what, dho, ho, no);
+        snprintf(what, sizeof what, "%s gather r", name);
+        check_out(gpu, what, dro, ro, no);
+        snprintf(what, sizeof what, "%s gather positions", name);
+        check_out_i32(gpu, what, dpo, po, (size_t)(B * nk));
+        free(h), free(res), free(sc), free(keep), free(pos), free(gk), free(ho), free(ro), free(po);
+        gpu->release(gpu, dh), gpu->release(gpu, dr), gpu->release(gpu, dsc2), gpu->release(gpu, dkeep);
+        gpu->release(gpu, dpos);
+    }
     { /* final norm of the class token + head */
         const size_t nh = (size_t)(rows * D), nf = (size_t)(B * D), nl = (size_t)(B * c->classes);
         float *h = randn(&r, nh, 1.0f), *res = randn(&r, nh, 1.0f), *f = malloc(nf * sizeof *f), *lg = malloc(nl * sizeof *lg);
@@ -152,32 +227,54 @@ static void ops(const char *name, const dyvm_weights *w, dyvm_backend *cpu, dyvm
 }
 
 static void end_to_end(const char *name, const dyvm_weights *w, dyvm_backend *cpu, dyvm_backend *gpu, const float *x,
-                       int64_t B)
+                       int64_t B, bool learned)
 {
-    char err[512], what[160];
+    char err[512], what[200];
     dyvm_graph *gc = dyvm_graph_new(cpu, B, err, sizeof err), *gg = dyvm_graph_new(gpu, B, err, sizeof err);
-    dyvm_run_opts o = {.variant = VARIANT_VIM, .capture = true};
-    dyvm_result rc, rg;
-    if (!gc || !gg || dyvm_forward(gc, x, B, &o, &rc, err, sizeof err)) {
-        check(0, "%s: %s", name, err);
-    } else if (dyvm_forward(gg, x, B, &o, &rg, err, sizeof err)) {
-        check(0, "%s cuda forward: %s", name, err);
-        dyvm_result_free(&rc);
-    } else {
-        snprintf(what, sizeof what, "%s vim end to end: logits", name);
+    for (int v = 0; gc && gg && v < 4; v++) {
+        dyvm_run_opts o = {.variant = (dyvm_variant)v, .capture = true, .token = learned ? TOKEN_LEARNED : TOKEN_EVEN};
+        o.block.seed = SEED;
+        dyvm_parse_block_policy(learned ? "learned" : v == VARIANT_BLOCK ? "count:5" : "ratio:0.6", &o.block, err, sizeof err);
+        if ((dyvm_variant_prunes(o.variant) && (!w->cfg.n_prune || (learned && !w->has_predictors))) ||
+            (dyvm_variant_selects(o.variant) && learned && !w->has_block_heads))
+            continue;
+        dyvm_result rc, rg;
+        const char *pol = learned ? "learned policies" : "forced policies";
+        if (dyvm_forward(gc, x, B, &o, &rc, err, sizeof err)) {
+            check(0, "%s %s: %s", name, dyvm_variant_name(o.variant), err);
+            continue;
+        }
+        if (dyvm_forward(gg, x, B, &o, &rg, err, sizeof err)) {
+            check(0, "%s %s cuda forward: %s", name, dyvm_variant_name(o.variant), err);
+            dyvm_result_free(&rc);
+            continue;
+        }
+        snprintf(what, sizeof what, "%s %s (%s) end to end: logits", name, dyvm_variant_name(o.variant), pol);
         compare_check(what, rg.logits, rc.logits, (size_t)(B * w->cfg.classes), TOL);
-        snprintf(what, sizeof what, "%s vim end to end: features", name);
+        snprintf(what, sizeof what, "%s %s (%s) end to end: features", name, dyvm_variant_name(o.variant), pol);
         compare_check(what, rg.features, rc.features, (size_t)(B * w->cfg.D), TOL);
-        for (int64_t i = 0; i < w->cfg.depth; i++) {
-            snprintf(what, sizeof what, "%s vim end to end: stream.%lld", name, (long long)i);
-            compare_check(what, rg.stream[i], rc.stream[i], (size_t)(B * rc.stream_L[i] * w->cfg.D), TOL);
+        int bad_streams = 0;
+        for (int64_t i = 0; i < w->cfg.depth; i++)
+            bad_streams += rg.stream_L[i] != rc.stream_L[i] ||
+                           compare_f32(rg.stream[i], rc.stream[i], (size_t)(B * rc.stream_L[i] * w->cfg.D)).rel_l2 > TOL;
+        check(bad_streams == 0, "%s %s (%s): every stream.{i} within %.0e (%d over)", name, dyvm_variant_name(o.variant),
+              pol, TOL, bad_streams);
+        if (rc.block_policy) {
+            size_t diff = 0, n = (size_t)(B * w->cfg.depth * 2);
+            for (size_t i = 0; i < n; i++) diff += rc.block_policy[i] != rg.block_policy[i];
+            check(diff == 0, "%s %s (%s): block decisions identical (%zu of %zu differ)", name,
+                  dyvm_variant_name(o.variant), pol, diff, n);
+        }
+        for (int k = 0; k < rc.n_stages; k++) {
+            snprintf(what, sizeof what, "%s %s (%s): kept.%d", name, dyvm_variant_name(o.variant), pol, k);
+            compare_check_i32(what, rg.kept[k], rc.kept[k], (size_t)(B * rc.n_keep[k]));
         }
         dyvm_result_free(&rc), dyvm_result_free(&rg);
     }
     dyvm_graph_free(gc), dyvm_graph_free(gg);
 }
 
-static void run_model(const char *name, const dyvm_weights *w, int64_t B)
+static void run_model(const char *name, const dyvm_weights *w, int64_t B, bool learned)
 {
     char err[512];
     dyvm_backend *cpu = dyvm_cpu_backend(w), *gpu = dyvm_cuda_backend(w, 0, err, sizeof err);
@@ -193,7 +290,7 @@ static void run_model(const char *name, const dyvm_weights *w, int64_t B)
     dyvm_rng_seed(&r, SEED);
     float *x = randn(&r, (size_t)(B * w->cfg.channels * w->cfg.img * w->cfg.img), 1.0f);
     printf("# %s end to end: batch %lld, input seed %llu\n", name, (long long)B, (unsigned long long)SEED);
-    end_to_end(name, w, cpu, gpu, x, B);
+    end_to_end(name, w, cpu, gpu, x, B, learned);
     free(x);
     gpu->destroy(gpu);
     cpu->destroy(cpu);
@@ -203,8 +300,10 @@ int main(void)
 {
     char why[256];
     if (!dyvm_cuda_available(why, sizeof why)) {
-        check_skip("CUDA ops vs the CPU reference (embed, add_norm, in_proj, ssm_branch, combine_out_proj, head): %s", why);
-        check_skip("CUDA dense vim end to end vs the CPU reference (golden cases, vim-t and vim-s presets): %s", why);
+        check_skip("CUDA ops vs the CPU reference (embed, add_norm, in_proj, ssm_branch, block_logits, "
+                   "predictor_scores, top_k, gather, combine_out_proj, head): %s", why);
+        check_skip("CUDA variants end to end vs the CPU reference (golden cases with learned policies, presets with "
+                   "forced ones): %s", why);
         return check_summary();
     }
     const char *golden = getenv("GOLDEN") ? getenv("GOLDEN") : "../shared/golden";
@@ -221,7 +320,7 @@ int main(void)
             check(0, "%s", err);
             continue;
         }
-        run_model(cases[i], &w, 3);
+        run_model(cases[i], &w, 3, true);
         dyvm_weights_free(&w);
     }
     const char *presets[] = {"tiny", "vim-t", "vim-s"};
@@ -233,7 +332,7 @@ int main(void)
             continue;
         }
         printf("# %s preset, weights seed 1\n", presets[i]);
-        run_model(presets[i], &w, 2);
+        run_model(presets[i], &w, 2, false);
         dyvm_weights_free(&w);
     }
     return check_summary();

@@ -1,6 +1,6 @@
 # The block-count sweep (the paper's Figure 1b): throughput and FLOPs against the number of directional
 # SSM branches run.
-set title sprintf("%s: throughput and FLOPs against the SSM branches run (block variant, count:K, batch 1, %s)", model, backend)
+set title sprintf("%s: throughput and FLOPs against the SSM branches run (block variant, count:K, batch %d, %s)", model, batch, backend)
 set xlabel "directional SSM branches run, K (of 48)"
 set ylabel "throughput (images/s)"
 set y2label "GFLOPs per image"

@@ -1,5 +1,5 @@
 # Time per stage, stacked, per variant.
-set title sprintf("%s: time per stage of one forward (batch 1, official keep ratios, %s)", model, backend)
+set title sprintf("%s: time per stage of one forward (batch %d, official keep ratios, %s)", model, batch, backend)
 set ylabel "milliseconds per forward"
 set style data histograms
 set style histogram rowstacked

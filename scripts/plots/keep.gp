@@ -1,5 +1,5 @@
 # Speed-up against the token keep ratio and against the block keep ratio, beside the FLOP ratios.
-set title sprintf("%s: speed-up over dense Vim against the keep ratios (batch 1, %s)", model, backend)
+set title sprintf("%s: speed-up over dense Vim against the keep ratios (batch %d, %s)", model, batch, backend)
 set xlabel "keep ratio (token: r per stage; block: realized fraction of branches run)"
 set ylabel "speed-up over dense (×)"
 set xrange [-0.02:1.02]

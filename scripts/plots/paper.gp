@@ -1,6 +1,6 @@
 # The paper suite: measured speed-up of each variant over dense Vim beside the FLOP ratios that would
 # predict it. Called by dyvm bench with data='paper.dat' and the terminal already set.
-set title sprintf("Speed-up over dense Vim at the official keep ratios: measured vs. FLOP ratios (batch 1, %s)", backend)
+set title sprintf("Speed-up over dense Vim at the official keep ratios: measured vs. FLOP ratios (batch %d, %s)", batch, backend)
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1

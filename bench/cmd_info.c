@@ -1,0 +1,25 @@
+/* `dyvm info`: what this build has (backends, libraries) and the CUDA device, if any. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "cuda_backend.h"
+#include "env.h"
+
+int cmd_info(int argc, char **argv)
+{
+    const int cuda_only = argc > 1 && !strcmp(argv[1], "--cuda");
+    if (argc > 1 && !cuda_only) return cli_fail("info: unknown option \"%s\" (expected --cuda)", argv[1]);
+    char why[CLI_ERR];
+    const int have = dyvm_cuda_available(why, sizeof why);
+    if (cuda_only) { /* for scripts: exit 0 when the cuda backend can run */
+        puts(have ? "cuda: available" : why);
+        return have ? 0 : 1;
+    }
+    dyvm_env e;
+    dyvm_env_collect(&e, "cpu", NULL);
+    dyvm_env_markdown(&e, stdout);
+    printf("\ncuda backend: %s\n", have ? "available" : why);
+    return 0;
+}

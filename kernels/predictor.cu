@@ -1,0 +1,95 @@
+/* The score predictor of a pruning stage (SPEC.md section 5, step 2) around cuBLAS linears: LayerNorm of
+ * h + r over the non-class tokens, bias + exact GELU, the global mean (divided by n + 1 as the official
+ * code does), and log_softmax's first output as the score.
+ * Build: make cuda. Test: build/tests/test_cuda (cuda predictor_scores vs cpu_predictor_scores). */
+#include "cuda_common.cuh"
+
+#define LN_THREADS 256
+
+__device__ float ln_block_sum(float v)
+{
+    __shared__ float part[LN_THREADS / 32];
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = v;
+    __syncthreads();
+    float t = 0.0f;
+    for (int w = 0; w < LN_THREADS / 32; w++) t += part[w];
+    __syncthreads();
+    return t;
+}
+
+/* x = LayerNorm(other_t + other_r), eps 1e-5, biased variance */
+__global__ void token_layernorm_kernel(token_norm_params p)
+{
+    const int64_t n = p.L - 1, row = blockIdx.x, b = row / n, t = row % n;
+    const int64_t src = (b * p.L + (t < p.cls ? t : t + 1)) * p.D;
+    float s = 0.0f;
+    for (int64_t d = threadIdx.x; d < p.D; d += blockDim.x) s += p.h[src + d] + p.r[src + d];
+    const float mean = ln_block_sum(s) / (float)p.D;
+    float v = 0.0f;
+    for (int64_t d = threadIdx.x; d < p.D; d += blockDim.x) {
+        const float x = p.h[src + d] + p.r[src + d] - mean;
+        v += x * x;
+    }
+    const float rstd = 1.0f / sqrtf(ln_block_sum(v) / (float)p.D + 1e-5f);
+    for (int64_t d = threadIdx.x; d < p.D; d += blockDim.x)
+        p.out[row * p.D + d] = (p.h[src + d] + p.r[src + d] - mean) * rstd * p.w[d] + p.b[d];
+}
+
+/* y = GELU(y + bias), the exact erf form */
+__global__ void bias_gelu_kernel(bias_gelu_params p)
+{
+    const int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+    if (i >= p.rows * p.n) return;
+    const float x = p.y[i] + p.bias[i % p.n];
+    p.y[i] = 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+}
+
+/* global_x = (x[:, :, C//2:] * policy).sum(dim=1) / (policy.sum(dim=1) + 1), broadcast to every token */
+__global__ void global_mean_kernel(global_mean_params p)
+{
+    const int64_t H = p.D / 2, i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+    if (i >= p.B * H) return;
+    const int64_t b = i / H, d = H + i % H;
+    float s = 0.0f;
+    for (int64_t t = 0; t < p.n; t++) s += p.a[(b * p.n + t) * p.D + d];
+    s /= (float)(p.n + 1);
+    for (int64_t t = 0; t < p.n; t++) p.a[(b * p.n + t) * p.D + d] = s;
+}
+
+/* score = log_softmax(x)[..., 0] */
+__global__ void log_softmax0_kernel(score_params p)
+{
+    const int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+    if (i >= p.rows) return;
+    const float x0 = p.x[2 * i], x1 = p.x[2 * i + 1], m = fmaxf(x0, x1);
+    p.scores[i] = (x0 - m) - logf(expf(x0 - m) + expf(x1 - m));
+}
+
+void launch_token_layernorm(const token_norm_params &p, cudaStream_t s)
+{
+    if (p.B * (p.L - 1) == 0) return;
+    token_layernorm_kernel<<<(unsigned)(p.B * (p.L - 1)), LN_THREADS, 0, s>>>(p);
+    CUDA_LAUNCHED();
+}
+
+void launch_bias_gelu(const bias_gelu_params &p, cudaStream_t s)
+{
+    if (p.rows * p.n == 0) return;
+    bias_gelu_kernel<<<blocks_for(p.rows * p.n, 256), 256, 0, s>>>(p);
+    CUDA_LAUNCHED();
+}
+
+void launch_global_mean(const global_mean_params &p, cudaStream_t s)
+{
+    if (p.B * p.D == 0) return;
+    global_mean_kernel<<<blocks_for(p.B * (p.D / 2), 128), 128, 0, s>>>(p);
+    CUDA_LAUNCHED();
+}
+
+void launch_log_softmax0(const score_params &p, cudaStream_t s)
+{
+    if (p.rows == 0) return;
+    log_softmax0_kernel<<<blocks_for(p.rows, 256), 256, 0, s>>>(p);
+    CUDA_LAUNCHED();
+}
