@@ -279,8 +279,8 @@ extern "C" dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, int tf32, c
     c->dw.arena = c->arena;
     BLAS_OK(cublasCreate(&c->blas));
     BLAS_OK(cublasSetStream(c->blas, c->stream));
-    /* strict float32 unless asked: no TF32 tensor-core math in cuBLAS */
-    BLAS_OK(cublasSetMathMode(c->blas, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+    /* strict float32 unless asked: the default math mode never lowers FP32 GEMMs to TF32 */
+    BLAS_OK(cublasSetMathMode(c->blas, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
     int dev = 0, drv = 0, rt = 0, clock_khz = 0, mem_khz = 0;
     cudaDeviceProp prop;
     CUDA_OK(cudaGetDevice(&dev));
