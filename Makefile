@@ -32,7 +32,7 @@ endif
 # The CUDA backend whenever nvcc exists: every .cu for sm_80 and sm_90, warnings as errors. Without nvcc,
 # kernels/no_cuda.c stands in and says so.
 ifeq ($(HAVE_NVCC),1)
-CUDA_HOME := $(patsubst %/bin/nvcc,%,$(shell command -v nvcc))
+CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC_PATH))
 NVCC      := $(CUDA_HOME)/bin/nvcc
 NVFLAGS   := -O3 -std=c++17 -lineinfo -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
              -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror -Ireference -Ikernels -I$(CUDA_HOME)/include

@@ -64,11 +64,14 @@ else
     no PAPI "papi.h / -lpapi not found (libpapi-dev): counters off"
     vars+=("HAVE_PAPI := 0")
 fi
-if command -v nvcc >/dev/null 2>&1; then
-    ok nvcc "$(nvcc --version | tail -2 | head -1)"
-    vars+=("HAVE_NVCC := 1")
+# nvcc on the PATH, else the toolkit's usual home (CI's environment may not put it on the PATH)
+nvcc=$(command -v nvcc 2>/dev/null || true)
+[ -z "$nvcc" ] && [ -x /usr/local/cuda/bin/nvcc ] && nvcc=/usr/local/cuda/bin/nvcc
+if [ -n "$nvcc" ]; then
+    ok nvcc "$("$nvcc" --version | tail -2 | head -1) ($nvcc)"
+    vars+=("HAVE_NVCC := 1" "NVCC_PATH := $nvcc")
 else
-    no nvcc "not on PATH: CUDA backend not built"
+    no nvcc "not on the PATH nor in /usr/local/cuda: CUDA backend not built"
     vars+=("HAVE_NVCC := 0")
 fi
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
