@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "config.h"
 #include "cuda_backend.h"
+#include "rng.h"
 
 void openblas_set_num_threads(int n); /* OpenBLAS's own; cblas.h also declares it, not every variant does */
 
@@ -114,4 +115,64 @@ dyvm_backend *cli_backend(const char *name, const char *precision, const dyvm_we
     dyvm_backend *be = dyvm_cuda_backend(w, tf32, err, sizeof err);
     if (!be) cli_fail("%s", err);
     return be;
+}
+
+void cli_shared_init(cli_shared *c, const char *variant)
+{
+    *c = (cli_shared){.variant = variant, .block_policy = "learned", .backend = "cpu", .weights_seed = 1, .batch = 1};
+    c->opts.token = TOKEN_LEARNED;
+}
+
+int cli_shared_flag(cli_shared *c, const char *a, const char *v)
+{
+    const char **s = !strcmp(a, "--weights")        ? &c->weights
+                     : !strcmp(a, "--preset")       ? &c->preset
+                     : !strcmp(a, "--variant")      ? &c->variant
+                     : !strcmp(a, "--block-policy") ? &c->block_policy
+                     : !strcmp(a, "--backend")      ? &c->backend
+                     : !strcmp(a, "--precision")    ? &c->precision
+                                                    : NULL;
+    if (s) return *s = v, 1;
+    if (!strcmp(a, "--token-policy")) {
+        if (dyvm_parse_token_policy(v, &c->opts.token)) return cli_fail("--token-policy: \"%s\" is not learned or even", v), -1;
+    } else if (!strcmp(a, "--token-ratio")) {
+        if (cli_double(a, v, 1e-9, 1.0, &c->opts.token_ratio)) return -1;
+    } else if (!strcmp(a, "--batch")) {
+        if (cli_int(a, v, 1, 1 << 20, &c->batch)) return -1;
+        c->have_batch = true;
+    } else if (!strcmp(a, "--seed")) {
+        if (cli_u64(a, v, &c->seed)) return -1;
+        c->have_seed = true;
+    } else if (!strcmp(a, "--weights-seed")) {
+        if (cli_u64(a, v, &c->weights_seed)) return -1;
+    } else if (!strcmp(a, "--threads")) {
+        if (cli_int(a, v, 1, 1024, &c->threads)) return -1;
+    } else
+        return 0;
+    return 1;
+}
+
+int cli_shared_finish(cli_shared *c, const char *cmd)
+{
+    char err[CLI_ERR];
+    if (!c->variant) return cli_fail("%s: --variant vim|token|block|dyvm is required", cmd);
+    if (dyvm_parse_variant(c->variant, &c->opts.variant))
+        return cli_fail("--variant: \"%s\" is not vim, token, block or dyvm", c->variant);
+    if (strcmp(c->backend, "cpu") && strcmp(c->backend, "cuda"))
+        return cli_fail("--backend: \"%s\" is not cpu or cuda", c->backend);
+    c->opts.block.seed = c->seed; /* ratio:R draws from the input seed */
+    if (dyvm_parse_block_policy(c->block_policy, &c->opts.block, err, sizeof err)) return cli_fail("--block-policy: %s", err);
+    cli_threads(c->threads);
+    return 0;
+}
+
+float *cli_random_images(const dyvm_config *c, int64_t B, uint64_t seed)
+{
+    const int64_t n = B * c->channels * c->img * c->img;
+    float *x = malloc(sizeof(float) * (size_t)n);
+    if (!x) return cli_fail("out of memory for %lld images", (long long)B), NULL;
+    dyvm_rng r;
+    dyvm_rng_seed(&r, seed);
+    for (int64_t i = 0; i < n; i++) x[i] = (float)dyvm_rng_normal(&r);
+    return x;
 }

@@ -11,7 +11,6 @@
 #include "commands.h"
 #include "plot.h"
 #include "report.h"
-#include "rng.h"
 #include "suites.h"
 
 static const char bench_usage[] =
@@ -138,41 +137,24 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
 
 int cmd_bench(int argc, char **argv)
 {
-    const char *weights = NULL, *preset = NULL, *variant = "vim", *policy = "learned", *suite = NULL, *out = "reports";
-    const char *format = "md", *backend = "cpu", *precision = NULL;
-    uint64_t seed = 0, wseed = 1;
-    int64_t batch = 1, threads = 0;
+    const char *suite = NULL, *out = "reports", *format = "md";
     bool quick = false, profile = false;
-    dyvm_run_opts o = {.token = TOKEN_LEARNED};
     dyvm_timing t = default_timing(false);
+    cli_shared c;
+    cli_shared_init(&c, "vim");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(bench_usage, stdout), 0;
         if (!strcmp(a, "--quick")) { quick = true, t = default_timing(true); continue; }
         if (!strcmp(a, "--profile")) { profile = true; continue; }
         if (!(v = cli_value(argc, argv, &i))) return 2;
-        if (!strcmp(a, "--weights")) weights = v;
-        else if (!strcmp(a, "--preset")) preset = v;
-        else if (!strcmp(a, "--variant")) variant = v;
-        else if (!strcmp(a, "--block-policy")) policy = v;
-        else if (!strcmp(a, "--suite")) suite = v;
+        const int shared = cli_shared_flag(&c, a, v);
+        if (shared < 0) return 2;
+        if (shared) continue;
+        if (!strcmp(a, "--suite")) suite = v;
         else if (!strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--format")) format = v;
-        else if (!strcmp(a, "--backend")) backend = v;
-        else if (!strcmp(a, "--precision")) precision = v;
-        else if (!strcmp(a, "--token-policy")) {
-            if (dyvm_parse_token_policy(v, &o.token)) return cli_fail("--token-policy: \"%s\" is not learned or even", v);
-        } else if (!strcmp(a, "--token-ratio")) {
-            if (cli_double(a, v, 1e-9, 1.0, &o.token_ratio)) return 2;
-        } else if (!strcmp(a, "--batch")) {
-            if (cli_int(a, v, 1, 1 << 20, &batch)) return 2;
-        } else if (!strcmp(a, "--threads")) {
-            if (cli_int(a, v, 1, 1024, &threads)) return 2;
-        } else if (!strcmp(a, "--seed")) {
-            if (cli_u64(a, v, &seed)) return 2;
-        } else if (!strcmp(a, "--weights-seed")) {
-            if (cli_u64(a, v, &wseed)) return 2;
-        } else if (!strcmp(a, "--min-samples")) {
+        else if (!strcmp(a, "--min-samples")) {
             int64_t x;
             if (cli_int(a, v, 1, 1000000, &x)) return 2;
             t.rule.min_samples = (size_t)x;
@@ -185,42 +167,32 @@ int cmd_bench(int argc, char **argv)
         } else
             return cli_fail("bench: unknown option \"%s\" (see dyvm bench --help)", a);
     }
-    if (strcmp(backend, "cpu") && strcmp(backend, "cuda")) return cli_fail("--backend: \"%s\" is not cpu or cuda", backend);
+    if (cli_shared_finish(&c, "bench")) return 2;
     if (suite) {
         bool known = !strcmp(suite, "all");
         for (int i = 0; dyvm_suite_names[i]; i++) known |= !strcmp(suite, dyvm_suite_names[i]);
         if (!known) return cli_fail("--suite: \"%s\" is not all, paper, blocks, keep, batch or breakdown", suite);
-        if (weights || preset) return cli_fail("bench: --suite runs the presets; not with --weights or --preset");
-        return run_suites(suite, out, quick, threads, seed, wseed, backend, precision);
+        if (c.weights || c.preset) return cli_fail("bench: --suite runs the presets; not with --weights or --preset");
+        return run_suites(suite, out, quick, c.threads, c.seed, c.weights_seed, c.backend, c.precision);
     }
     if (strcmp(format, "md") && strcmp(format, "csv") && strcmp(format, "json"))
         return cli_fail("--format: \"%s\" is not md, csv or json", format);
-    if (!weights && !preset) return cli_fail("bench: give --preset, --weights or --suite");
-    if (dyvm_parse_variant(variant, &o.variant)) return cli_fail("--variant: \"%s\" is not vim, token, block or dyvm", variant);
-    char err[CLI_ERR];
-    o.block.seed = seed;
-    if (dyvm_parse_block_policy(policy, &o.block, err, sizeof err)) return cli_fail("--block-policy: %s", err);
+    if (!c.weights && !c.preset) return cli_fail("bench: give --preset, --weights or --suite");
     if (t.rule.max_seconds < t.rule.min_seconds) return cli_fail("--max-time is below --min-time");
-    cli_threads(threads);
+    char err[CLI_ERR];
     dyvm_weights w;
-    if (cli_model(weights, preset, wseed, &w)) return 2;
-    dyvm_case c = {.opts = o, .batch = batch, .threads = cli_thread_count(), .profile = profile};
-    snprintf(c.model, sizeof c.model, "%s", preset ? preset : w.cfg.name);
-    snprintf(c.block_policy, sizeof c.block_policy, "%s", policy);
-    const int64_t n = batch * w.cfg.channels * w.cfg.img * w.cfg.img;
-    float *x = malloc(sizeof(float) * (size_t)n);
-    dyvm_backend *be = x ? cli_backend(backend, precision, &w) : NULL;
-    dyvm_graph *g = be ? dyvm_graph_new(be, batch, err, sizeof err) : NULL;
+    if (cli_model(c.weights, c.preset, c.weights_seed, &w)) return 2;
+    dyvm_case cs = {.opts = c.opts, .batch = c.batch, .threads = cli_thread_count(), .profile = profile};
+    snprintf(cs.model, sizeof cs.model, "%s", c.preset ? c.preset : w.cfg.name);
+    snprintf(cs.block_policy, sizeof cs.block_policy, "%s", c.block_policy);
+    float *x = cli_random_images(&w.cfg, c.batch, c.seed);
+    dyvm_backend *be = x ? cli_backend(c.backend, c.precision, &w) : NULL;
+    dyvm_graph *g = be ? dyvm_graph_new(be, c.batch, err, sizeof err) : NULL;
     int rc = 2;
     dyvm_row row;
-    if (!x) cli_fail("out of memory");
-    else if (be && !g) cli_fail("%s", err);
-    else if (!g) { /* cli_backend said why */ }
-    else {
-        dyvm_rng r;
-        dyvm_rng_seed(&r, seed);
-        for (int64_t i = 0; i < n; i++) x[i] = (float)dyvm_rng_normal(&r);
-        if (dyvm_time_case(g, be, x, &c, &t, &row, err, sizeof err)) cli_fail("%s", err);
+    if (be && !g) cli_fail("%s", err);
+    else if (g) {
+        if (dyvm_time_case(g, be, x, &cs, &t, &row, err, sizeof err)) cli_fail("%s", err);
         else {
             dyvm_env env;
             dyvm_env_collect(&env, be->name, be->device);
@@ -232,7 +204,8 @@ int cmd_bench(int argc, char **argv)
                 cJSON_Delete(j);
             } else if (!strcmp(format, "csv")) dyvm_rows_csv(stdout, &row, 1);
             else {
-                printf("weights seed %llu, input seed %llu\n\n", (unsigned long long)wseed, (unsigned long long)seed);
+                printf("weights seed %llu, input seed %llu\n\n", (unsigned long long)c.weights_seed,
+                       (unsigned long long)c.seed);
                 dyvm_env_markdown(&env, stdout);
                 printf("\n");
                 dyvm_rows_markdown(stdout, &row, 1);

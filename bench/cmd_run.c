@@ -49,17 +49,6 @@ static float *load_images(const char *path, const dyvm_config *c, int64_t *B)
     return x;
 }
 
-static float *random_images(const dyvm_config *c, int64_t B, uint64_t seed)
-{
-    const int64_t n = B * c->channels * c->img * c->img;
-    float *x = malloc(sizeof(float) * (size_t)n);
-    if (!x) return cli_fail("out of memory for %lld images", (long long)B), NULL;
-    dyvm_rng r;
-    dyvm_rng_seed(&r, seed);
-    for (int64_t i = 0; i < n; i++) x[i] = (float)dyvm_rng_normal(&r);
-    return x;
-}
-
 static int write_result(const char *path, const dyvm_result *res, const dyvm_run_opts *o, const char *policy)
 {
     char err[CLI_ERR], names[3][64][32];
@@ -103,64 +92,44 @@ static int cmp_double(const void *a, const void *b)
 
 int cmd_run(int argc, char **argv)
 {
-    const char *weights = NULL, *preset = NULL, *input = NULL, *out = NULL, *backend = "cpu", *policy = "learned";
-    const char *precision = NULL;
-    const char *variant = NULL;
-    uint64_t wseed = 1, seed = 0;
-    int64_t batch = 1, threads = 0, repeat = 1;
-    dyvm_run_opts o = {.token = TOKEN_LEARNED};
-    bool have_batch = false, have_seed = false, papi = false, profile = false;
+    const char *input = NULL, *out = NULL;
+    int64_t repeat = 1;
+    bool papi = false, profile = false;
+    cli_shared c;
+    cli_shared_init(&c, NULL);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(run_usage, stdout), 0;
-        if (!strcmp(a, "--capture")) { o.capture = true; continue; }
+        if (!strcmp(a, "--capture")) { c.opts.capture = true; continue; }
         if (!strcmp(a, "--profile")) { profile = true; continue; }
         if (!strcmp(a, "--papi")) { papi = true; continue; }
         if (strncmp(a, "--", 2) != 0) return cli_fail("run: unexpected argument \"%s\" (see dyvm run --help)", a);
         if (!(v = cli_value(argc, argv, &i))) return 2;
-        if (!strcmp(a, "--weights")) weights = v;
-        else if (!strcmp(a, "--preset")) preset = v;
-        else if (!strcmp(a, "--input")) input = v;
+        const int shared = cli_shared_flag(&c, a, v);
+        if (shared < 0) return 2;
+        if (shared) continue;
+        if (!strcmp(a, "--input")) input = v;
         else if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--variant")) variant = v;
-        else if (!strcmp(a, "--backend")) backend = v;
-        else if (!strcmp(a, "--precision")) precision = v;
-        else if (!strcmp(a, "--block-policy")) policy = v;
-        else if (!strcmp(a, "--token-policy")) {
-            if (dyvm_parse_token_policy(v, &o.token)) return cli_fail("--token-policy: \"%s\" is not learned or even", v);
-        } else if (!strcmp(a, "--token-ratio")) {
-            if (cli_double(a, v, 1e-9, 1.0, &o.token_ratio)) return 2;
-        } else if (!strcmp(a, "--batch")) {
-            if (cli_int(a, v, 1, 1 << 20, &batch)) return 2;
-            have_batch = true;
-        } else if (!strcmp(a, "--seed")) {
-            if (cli_u64(a, v, &seed)) return 2;
-            have_seed = true;
-        } else if (!strcmp(a, "--weights-seed")) {
-            if (cli_u64(a, v, &wseed)) return 2;
-        } else if (!strcmp(a, "--threads")) {
-            if (cli_int(a, v, 1, 1024, &threads)) return 2;
-        } else if (!strcmp(a, "--repeat")) {
+        else if (!strcmp(a, "--repeat")) {
             if (cli_int(a, v, 1, 100000, &repeat)) return 2;
         } else
             return cli_fail("run: unknown option \"%s\" (see dyvm run --help)", a);
     }
-    if (!variant) return cli_fail("run: --variant vim|token|block|dyvm is required");
-    if (dyvm_parse_variant(variant, &o.variant)) return cli_fail("--variant: \"%s\" is not vim, token, block or dyvm", variant);
-    if (!weights && !preset) return cli_fail("run: give --weights W.safetensors or --preset vim-t|vim-s|vim-b|tiny");
-    if (input && (have_batch || have_seed)) return cli_fail("run: --batch and --seed make random inputs; not with --input");
-    if (strcmp(backend, "cpu") && strcmp(backend, "cuda")) return cli_fail("--backend: \"%s\" is not cpu or cuda", backend);
+    if (cli_shared_finish(&c, "run")) return 2;
+    if (!c.weights && !c.preset) return cli_fail("run: give --weights W.safetensors or --preset vim-t|vim-s|vim-b|tiny");
+    if (input && (c.have_batch || c.have_seed)) return cli_fail("run: --batch and --seed make random inputs; not with --input");
+    const dyvm_run_opts o = c.opts;
+    const char *weights = c.weights, *policy = c.block_policy;
+    const uint64_t wseed = c.weights_seed, seed = c.seed;
+    int64_t batch = c.batch;
     char err[CLI_ERR];
-    o.block.seed = seed;
-    if (dyvm_parse_block_policy(policy, &o.block, err, sizeof err)) return cli_fail("--block-policy: %s", err);
-    cli_threads(threads);
 
     dyvm_weights w;
-    if (cli_model(weights, preset, wseed, &w)) return 2;
+    if (cli_model(weights, c.preset, wseed, &w)) return 2;
     int rc = 2;
     dyvm_papi_session ps = {0};
-    float *images = input ? load_images(input, &w.cfg, &batch) : random_images(&w.cfg, batch, seed);
-    dyvm_backend *be = images ? cli_backend(backend, precision, &w) : NULL;
+    float *images = input ? load_images(input, &w.cfg, &batch) : cli_random_images(&w.cfg, batch, seed);
+    dyvm_backend *be = images ? cli_backend(c.backend, c.precision, &w) : NULL;
     dyvm_graph *g = be ? dyvm_graph_new(be, batch, err, sizeof err) : NULL;
     double *ms = calloc((size_t)repeat, sizeof *ms);
     if (!images || !be || !g || !ms) {
@@ -171,7 +140,7 @@ int cmd_run(int argc, char **argv)
     printf("model %s", dyvm_config_describe(&w.cfg, desc, sizeof desc));
     if (weights) printf(" (from %s)\n", weights);
     else printf(" (weights seed %llu)\n", (unsigned long long)wseed);
-    printf("variant %s, block policy %s, token policy %s, backend %s, batch %lld%s, threads %d\n", variant, policy,
+    printf("variant %s, block policy %s, token policy %s, backend %s, batch %lld%s, threads %d\n", c.variant, policy,
            o.token == TOKEN_LEARNED ? "learned" : "even", be->name, (long long)batch, input ? "" : " (random input)",
            cli_thread_count());
     if (!input) printf("input seed %llu\n", (unsigned long long)seed);

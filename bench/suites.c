@@ -7,7 +7,6 @@
 #include "cli.h"
 #include "plot.h"
 #include "report.h"
-#include "rng.h"
 
 const char *const dyvm_suite_names[] = {"paper", "blocks", "keep", "batch", "breakdown", NULL};
 
@@ -41,12 +40,7 @@ static int model_open(dyvm_suite_ctx *s, suite_model *m, const char *preset, int
     if (!(m->be = cli_backend(s->backend, s->precision, &m->w))) return -1;
     if (m->be->device && !s->env.device[0]) snprintf(s->env.device, sizeof s->env.device, "%s", m->be->device);
     if (!(m->g = dyvm_graph_new(m->be, max_B, err, sizeof err))) return cli_fail("%s", err), -1;
-    const int64_t n = max_B * m->w.cfg.channels * m->w.cfg.img * m->w.cfg.img;
-    if (!(m->images = malloc(sizeof(float) * (size_t)n))) return cli_fail("out of memory for images"), -1;
-    dyvm_rng r;
-    dyvm_rng_seed(&r, s->input_seed);
-    for (int64_t i = 0; i < n; i++) m->images[i] = (float)dyvm_rng_normal(&r);
-    return 0;
+    return (m->images = cli_random_images(&m->w.cfg, max_B, s->input_seed)) ? 0 : -1;
 }
 
 static dyvm_case make_case(const dyvm_suite_ctx *s, const char *model, dyvm_variant v, const char *block,

@@ -23,6 +23,21 @@
 
 static inline unsigned blocks_for(int64_t n, int threads) { return (unsigned)((n + threads - 1) / threads); }
 
+/* Sum over a block of THREADS threads (a multiple of 32, all calling); every thread gets the total,
+ * reduced in float32 with warp shuffles. */
+template <int THREADS>
+__device__ inline float block_sum(float v)
+{
+    __shared__ float part[THREADS / 32];
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = v;
+    __syncthreads();
+    float t = 0.0f;
+    for (int w = 0; w < THREADS / 32; w++) t += part[w];
+    __syncthreads(); /* part is reused by the next call */
+    return t;
+}
+
 /* launchers, one per kernel family (each in its own .cu) */
 struct im2col_params {
     const float *images; /* (B, C, H, H) */

@@ -5,19 +5,6 @@
 
 #define NORM_THREADS 256
 
-/* sum over the block; every thread gets the total */
-__device__ float block_sum(float v)
-{
-    __shared__ float part[NORM_THREADS / 32];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = v;
-    __syncthreads();
-    float t = 0.0f;
-    for (int w = 0; w < NORM_THREADS / 32; w++) t += part[w];
-    __syncthreads();
-    return t;
-}
-
 /* residual = residual + hidden_states; hidden_states = residual / sqrt(mean(residual^2) + eps) * weight */
 __global__ void add_norm_kernel(add_norm_params p)
 {
@@ -30,7 +17,7 @@ __global__ void add_norm_kernel(add_norm_params p)
         r[d] = v;
         ss += v * v;
     }
-    const float rstd = 1.0f / sqrtf(block_sum(ss) / (float)p.D + p.eps);
+    const float rstd = 1.0f / sqrtf(block_sum<NORM_THREADS>(ss) / (float)p.D + p.eps);
     for (int64_t d = threadIdx.x; d < p.D; d += blockDim.x) p.u[row * p.D + d] = r[d] * rstd * p.weight[d];
 }
 
@@ -43,7 +30,7 @@ __global__ void head_norm_kernel(head_norm_params p)
         const float v = p.r[at + d] + p.h[at + d];
         ss += v * v;
     }
-    const float rstd = 1.0f / sqrtf(block_sum(ss) / (float)p.D + p.eps);
+    const float rstd = 1.0f / sqrtf(block_sum<NORM_THREADS>(ss) / (float)p.D + p.eps);
     for (int64_t d = threadIdx.x; d < p.D; d += blockDim.x)
         p.features[b * p.D + d] = (p.r[at + d] + p.h[at + d]) * rstd * p.weight[d];
 }

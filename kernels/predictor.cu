@@ -6,18 +6,6 @@
 
 #define LN_THREADS 256
 
-__device__ float ln_block_sum(float v)
-{
-    __shared__ float part[LN_THREADS / 32];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = v;
-    __syncthreads();
-    float t = 0.0f;
-    for (int w = 0; w < LN_THREADS / 32; w++) t += part[w];
-    __syncthreads();
-    return t;
-}
-
 /* x = LayerNorm(other_t + other_r), eps 1e-5, biased variance */
 __global__ void token_layernorm_kernel(token_norm_params p)
 {
@@ -25,13 +13,13 @@ __global__ void token_layernorm_kernel(token_norm_params p)
     const int64_t src = (b * p.L + (t < p.cls ? t : t + 1)) * p.D;
     float s = 0.0f;
     for (int64_t d = threadIdx.x; d < p.D; d += blockDim.x) s += p.h[src + d] + p.r[src + d];
-    const float mean = ln_block_sum(s) / (float)p.D;
+    const float mean = block_sum<LN_THREADS>(s) / (float)p.D;
     float v = 0.0f;
     for (int64_t d = threadIdx.x; d < p.D; d += blockDim.x) {
         const float x = p.h[src + d] + p.r[src + d] - mean;
         v += x * x;
     }
-    const float rstd = 1.0f / sqrtf(ln_block_sum(v) / (float)p.D + 1e-5f);
+    const float rstd = 1.0f / sqrtf(block_sum<LN_THREADS>(v) / (float)p.D + 1e-5f);
     for (int64_t d = threadIdx.x; d < p.D; d += blockDim.x)
         p.out[row * p.D + d] = (p.h[src + d] + p.r[src + d] - mean) * rstd * p.w[d] + p.b[d];
 }
