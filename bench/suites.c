@@ -122,8 +122,8 @@ static int finish(dyvm_suite_ctx *s, const char *suite, const dyvm_row *rows, si
     snprintf(script, sizeof script, "%s/%s.gp", s->scripts, suite);
     snprintf(png, sizeof png, "%s/%s.png", s->dir, suite);
     snprintf(svg, sizeof svg, "%s/%s.svg", s->dir, suite);
-    snprintf(vars, sizeof vars, "data='%s/%s.dat'; model='%s'; backend='%s'; batch=%lld", s->dir, suite, big(s),
-             s->env.backend, (long long)s->batch);
+    snprintf(vars, sizeof vars, "data='%s/%s.dat'; model='%s'; backend='%s'; batch=%lld; has_cpu=%d", s->dir, suite,
+             big(s), s->env.backend, (long long)s->batch, strcmp(s->backend, "cpu") != 0);
     if (dyvm_plot(script, vars, png, svg, err, sizeof err)) {
         s->plot_failures++;
         return cli_fail("%s", err), -1;
@@ -174,41 +174,72 @@ static int suite_paper(dyvm_suite_ctx *s)
     return rc;
 }
 
-static int suite_blocks(dyvm_suite_ctx *s)
+/* the count:K sweep on one backend; rows[0] is K = 0, rows[n - 1] K = 48 */
+static int blocks_sweep(dyvm_suite_ctx *s, const char *backend, int64_t batch, dyvm_row *rows, size_t *n)
 {
     dyvm_case cases[32];
-    dyvm_row rows[32];
-    size_t n = 0;
-    const int step = s->quick ? 12 : 4;
-    for (int k = 0; k <= 48; k += step) {
+    *n = 0;
+    for (int k = 0; k <= 48; k += s->quick ? 12 : 4) {
         char block[32];
         snprintf(block, sizeof block, "count:%d", k);
-        cases[n++] = make_case(s, big(s), VARIANT_BLOCK, block, 0, s->batch);
+        cases[(*n)++] = make_case(s, big(s), VARIANT_BLOCK, block, 0, batch);
     }
-    if (run_cases(s, "blocks", cases, n, rows)) return -1;
-    FILE *dat = open_out(s, "blocks", "dat");
-    if (!dat) return -1;
-    fprintf(dat, "# K images_per_s median_ms full_gflops paper_gflops\n");
+    const char *own = s->backend;
+    s->backend = backend;
+    const int rc = run_cases(s, "blocks", cases, *n, rows);
+    s->backend = own;
+    return rc;
+}
+
+static void blocks_dat(FILE *dat, const char *backend, const dyvm_row *rows, size_t n)
+{
+    fprintf(dat, "# %s: K throughput_vs_all48 images_per_s median_ms full_gflops paper_gflops\n", backend);
     for (size_t i = 0; i < n; i++)
-        fprintf(dat, "%lld %.4f %.4f %.5f %.5f\n", (long long)cases[i].opts.block.count, rows[i].images_per_s,
-                rows[i].st.median, rows[i].flops.full_total / 1e9, rows[i].flops.paper_total / 1e9);
-    fclose(dat);
+        fprintf(dat, "%lld %.4f %.4f %.4f %.5f %.5f\n", (long long)rows[i].c.opts.block.count,
+                rows[i].images_per_s / rows[n - 1].images_per_s, rows[i].images_per_s, rows[i].st.median,
+                rows[i].flops.full_total / 1e9, rows[i].flops.paper_total / 1e9);
+}
+
+static void blocks_text(dyvm_suite_ctx *s, const char *backend, int64_t batch, const dyvm_row *rows, size_t n)
+{
     const dyvm_row *k0 = &rows[0], *all = &rows[n - 1];
     const double speed = all->st.median / k0->st.median, flop = all->flops.full_total / k0->flops.full_total;
     const double paper = all->flops.paper_total / k0->flops.paper_total;
-    fprintf(s->readme, "\n## blocks: speed against the number of SSM branches run (the paper's Figure 1b)\n\n"
-                       "%s, block variant, batch %lld, `count:K`: exactly K of the 48 directional SSM branches run, spread "
-                       "evenly over layers, alternating directions.\n\n"
-                       "Running none of them (K = 0) instead of all 48 makes a forward **%.2f× faster** "
-                       "(%.2f → %.2f ms). The executed FLOPs fall by %.2f× (full convention; %.2f× in the paper "
-                       "convention), so if time followed FLOPs the speed-up would be %.2f×: the FLOP change explains "
-                       "%.0f %% of the speed-up (in log terms, ln FLOP ratio / ln time ratio). The paper's up to 2.83× "
-                       "is a GPU observation; this is the CPU backend.\n\n",
-            big(s), (long long)s->batch, speed, all->st.median, k0->st.median, flop, paper, flop,
+    fprintf(s->readme, "On the %s backend (batch %lld), running none of the branches (K = 0) instead of all 48 makes a "
+                       "forward **%.2f× faster** (%.2f → %.2f ms). The executed FLOPs fall by %.2f× (full convention; "
+                       "%.2f× in the paper convention), so if time followed FLOPs the speed-up would be %.2f×: the FLOP "
+                       "change explains %.0f %% of the speed-up (in log terms, ln FLOP ratio / ln time ratio).\n\n",
+            backend, (long long)batch, speed, all->st.median, k0->st.median, flop, paper, flop,
             100 * log(flop) / log(speed));
+}
+
+static int suite_blocks(dyvm_suite_ctx *s)
+{
+    dyvm_row rows[32], cpu[32];
+    size_t n = 0, nc = 0;
+    const bool gpu = strcmp(s->backend, "cpu") != 0;
+    if (blocks_sweep(s, s->backend, s->batch, rows, &n)) return -1;
+    /* the paper's observation is about GPUs: on a GPU run, the CPU curve of the same machine beside it */
+    if (gpu && blocks_sweep(s, "cpu", 1, cpu, &nc)) return -1;
+    FILE *dat = open_out(s, "blocks", "dat");
+    if (!dat) return -1;
+    blocks_dat(dat, s->backend, rows, n);
+    if (gpu) fprintf(dat, "\n\n"), blocks_dat(dat, "cpu", cpu, nc);
+    fclose(dat);
+    fprintf(s->readme, "\n## blocks: speed against the number of SSM branches run (the paper's Figure 1b)\n\n"
+                       "%s, block variant, `count:K`: exactly K of the 48 directional SSM branches run, spread evenly "
+                       "over layers, alternating directions. The paper reports up to 2.83× from removing SSM blocks on "
+                       "a GPU with little FLOP change.\n\n", big(s));
+    blocks_text(s, s->backend, s->batch, rows, n);
+    if (gpu) blocks_text(s, "cpu", 1, cpu, nc);
     dyvm_rows_markdown(s->readme, rows, n);
-    int rc = finish(s, "blocks", rows, n);
-    for (size_t i = 0; i < n; i++) dyvm_row_free(&rows[i]);
+    if (gpu) fprintf(s->readme, "\n"), dyvm_rows_markdown(s->readme, cpu, nc);
+    /* one table of rows for csv and json: this backend's sweep, then the CPU's */
+    dyvm_row all[64];
+    memcpy(all, rows, n * sizeof *rows);
+    if (gpu) memcpy(all + n, cpu, nc * sizeof *cpu);
+    const int rc = finish(s, "blocks", all, n + nc);
+    for (size_t i = 0; i < n + nc; i++) dyvm_row_free(&all[i]);
     return rc;
 }
 
