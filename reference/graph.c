@@ -231,6 +231,12 @@ static int capture_stream(dyvm_graph *g, dyvm_result *res, int64_t layer, int64_
     return 0;
 }
 
+void dyvm_graph_upload(dyvm_graph *g, const float *images, int64_t B)
+{
+    const dyvm_config *c = &g->be->w->cfg;
+    g->be->upload(g->be, g->images, images, sizeof(float) * (size_t)(B * c->channels * c->img * c->img));
+}
+
 int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_opts *o, dyvm_result *res, char *err,
                  size_t errlen)
 {
@@ -266,7 +272,7 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
     memset(be->stage_ms, 0, sizeof be->stage_ms);
     double t;
     res->block_heads_ran = selects && o->block.kind == BLOCK_LEARNED;
-    be->upload(be, g->images, images, sizeof(float) * (size_t)(B * cfg.channels * cfg.img * cfg.img));
+    if (images) dyvm_graph_upload(g, images, B);
     for (int64_t b = 0; b < B; b++)
         for (int64_t m = 0; m < M; m++) host_keep[b * M + m] = (int32_t)m;
     be->upload(be, g->pos, host_keep, sizeof(int32_t) * (size_t)(B * M));

@@ -66,9 +66,13 @@ void dyvm_block_policy_fixed(const dyvm_block_policy *p, int64_t depth, int64_t 
 
 typedef struct dyvm_graph dyvm_graph;
 dyvm_graph *dyvm_graph_new(dyvm_backend *be, int64_t max_B, char *err, size_t errlen);
-/* images: host (B, C, H, W). Returns 0, or -1 with err (a bad option for these weights). */
+/* images: host (B, C, H, W), copied to the backend first; NULL: the images of the last call or of
+ * dyvm_graph_upload (timed loops keep the input resident, as the official throughput protocol does).
+ * Returns 0, or -1 with err (a bad option for these weights). */
 int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_opts *o, dyvm_result *res,
                  char *err, size_t errlen);
+/* Copies B host images (B, C, H, W) into the backend for forwards given NULL images. */
+void dyvm_graph_upload(dyvm_graph *g, const float *images, int64_t B);
 void dyvm_result_free(dyvm_result *r);
 void dyvm_graph_free(dyvm_graph *g);
 
