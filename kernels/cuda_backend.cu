@@ -27,7 +27,8 @@ struct cuda_ctx {
     float *scratch;   /* device scratch, grown on demand */
     size_t scratch_floats;
     int32_t *images;  /* device copy of a branch's image list */
-    int64_t images_cap;
+    int32_t *images_host; /* what it holds, so an unchanged list is not sent (and waited for) again */
+    int64_t images_cap, images_n;
     cudaEvent_t t0, t1;
     char device[512];
 };
@@ -129,10 +130,15 @@ static void cu_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a)
         CUDA_OK(cudaStreamSynchronize(c->stream));
         CUDA_OK(cudaFree(c->images));
         CUDA_OK(cudaMalloc(&c->images, sizeof(int32_t) * (size_t)a->B));
-        c->images_cap = a->B;
+        c->images_host = (int32_t *)realloc(c->images_host, sizeof(int32_t) * (size_t)a->B);
+        c->images_cap = a->B, c->images_n = 0;
     }
-    CUDA_OK(cudaMemcpyAsync(c->images, a->images, sizeof(int32_t) * (size_t)n, cudaMemcpyHostToDevice, c->stream));
-    CUDA_OK(cudaStreamSynchronize(c->stream)); /* a->images is the graph's host buffer, reused next call */
+    if (n != c->images_n || memcmp(c->images_host, a->images, sizeof(int32_t) * (size_t)n) != 0) {
+        CUDA_OK(cudaStreamSynchronize(c->stream)); /* kernels still reading the old list */
+        CUDA_OK(cudaMemcpy(c->images, a->images, sizeof(int32_t) * (size_t)n, cudaMemcpyHostToDevice));
+        memcpy(c->images_host, a->images, sizeof(int32_t) * (size_t)n);
+        c->images_n = n;
+    }
     float *xc = scratch(c, (size_t)(n * L * (2 * E + ld))), *dpre = xc + n * L * E, *dbl = dpre + n * L * E;
     double t = dyvm_stage_begin(be, STAGE_CONV);
     launch_conv_silu({a->xz, a->w->conv_wt, a->w->conv_b, c->images, xc, n, L, E, cf->K, a->dir}, c->stream);
@@ -214,6 +220,7 @@ static void cu_destroy(dyvm_backend *be)
     cudaStreamSynchronize(c->stream);
     cublasDestroy(c->blas);
     cudaFree(c->arena), cudaFree(c->scratch), cudaFree(c->images);
+    free(c->images_host);
     cudaEventDestroy(c->t0), cudaEventDestroy(c->t1);
     cudaStreamDestroy(c->stream);
     free(c->dw.layers), free(c->dw.predictors);
