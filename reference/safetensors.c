@@ -324,14 +324,7 @@ const char *st_meta(const st_file *f, const char *key)
 
 /* ------------------------------------------------------------------------------------------ writer */
 
-typedef struct {
-    char *name;
-    st_dtype dtype;
-    int ndim;
-    int64_t shape[ST_MAX_DIMS];
-    size_t nbytes;
-    const void *data;
-} wtensor;
+typedef st_tensor wtensor; /* the reader's record; data points at the caller's buffer until save */
 
 struct st_writer {
     wtensor *t;
@@ -370,7 +363,7 @@ int st_writer_add(st_writer *w, const char *name, st_dtype dt, int ndim, const i
     w->t = arr;
     wtensor *t = &w->t[w->n];
     if (!(t->name = strdup(name))) return -1;
-    t->dtype = dt, t->ndim = ndim, t->nbytes = (size_t)nb, t->data = data;
+    t->dtype = dt, t->ndim = ndim, t->nbytes = (size_t)nb, t->data = (const unsigned char *)data;
     if (ndim) memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
     w->n++;
     return 0;
