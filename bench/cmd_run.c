@@ -7,14 +7,14 @@
 #include "commands.h"
 #include "graph.h"
 #include "dyvm_papi.h"
-#include "rng.h"
 #include "safetensors.h"
 
 static const char run_usage[] =
     "usage: dyvm run (--weights W.safetensors | --preset vim-t|vim-s|vim-b|tiny [--weights-seed S])\n"
     "                (--input X.safetensors | [--batch B] [--seed S]) --variant vim|token|block|dyvm\n"
     "                [--out O.safetensors] [--backend cpu|cuda] [--precision fp32|tf32] [--block-policy P]\n"
-    "                [--token-policy learned|even] [--token-ratio R] [--threads N] [--repeat N] [--capture] [--papi]\n"
+    "                [--token-policy learned|even] [--token-ratio R] [--threads N] [--repeat N]\n"
+    "                [--capture] [--profile] [--papi]\n"
     "  --block-policy  learned (default), all, none, ratio:R (seeded by --seed), count:K\n"
     "  --capture       also write stream.{i} (h + r after layer i), score.{k}, block_logits.{i}\n"
     "  --repeat N      time N forwards and print the median latency (the output is from the last)\n"
@@ -119,16 +119,14 @@ int cmd_run(int argc, char **argv)
     if (!c.weights && !c.preset) return cli_fail("run: give --weights W.safetensors or --preset vim-t|vim-s|vim-b|tiny");
     if (input && (c.have_batch || c.have_seed)) return cli_fail("run: --batch and --seed make random inputs; not with --input");
     const dyvm_run_opts o = c.opts;
-    const char *weights = c.weights, *policy = c.block_policy;
-    const uint64_t wseed = c.weights_seed, seed = c.seed;
-    int64_t batch = c.batch;
+    int64_t batch = c.batch; /* from the input file when there is one */
     char err[CLI_ERR];
 
     dyvm_weights w;
-    if (cli_model(weights, c.preset, wseed, &w)) return 2;
+    if (cli_model(c.weights, c.preset, c.weights_seed, &w)) return 2;
     int rc = 2;
     dyvm_papi_session ps = {0};
-    float *images = input ? load_images(input, &w.cfg, &batch) : cli_random_images(&w.cfg, batch, seed);
+    float *images = input ? load_images(input, &w.cfg, &batch) : cli_random_images(&w.cfg, batch, c.seed);
     dyvm_backend *be = images ? cli_backend(c.backend, c.precision, &w) : NULL;
     dyvm_graph *g = be ? dyvm_graph_new(be, batch, err, sizeof err) : NULL;
     double *ms = calloc((size_t)repeat, sizeof *ms);
@@ -138,12 +136,12 @@ int cmd_run(int argc, char **argv)
     }
     char desc[256];
     printf("model %s", dyvm_config_describe(&w.cfg, desc, sizeof desc));
-    if (weights) printf(" (from %s)\n", weights);
-    else printf(" (weights seed %llu)\n", (unsigned long long)wseed);
-    printf("variant %s, block policy %s, token policy %s, backend %s, batch %lld%s, threads %d\n", c.variant, policy,
+    if (c.weights) printf(" (from %s)\n", c.weights);
+    else printf(" (weights seed %llu)\n", (unsigned long long)c.weights_seed);
+    printf("variant %s, block policy %s, token policy %s, backend %s, batch %lld%s, threads %d\n", c.variant, c.block_policy,
            o.token == TOKEN_LEARNED ? "learned" : "even", be->name, (long long)batch, input ? "" : " (random input)",
            cli_thread_count());
-    if (!input) printf("input seed %llu\n", (unsigned long long)seed);
+    if (!input) printf("input seed %llu\n", (unsigned long long)c.seed);
     dyvm_result res = {0};
     dyvm_graph_upload(g, images, batch); /* resident input: the timer covers the forward alone */
     for (int r = 0; profile && r < 3; r++) { /* warm-up outside the profiled range */
@@ -183,7 +181,7 @@ int cmd_run(int argc, char **argv)
         printf("image %lld: top-1 class %lld (logit %.4f)\n", (long long)b, (long long)best,
                (double)res.logits[b * w.cfg.classes + best]);
     }
-    rc = out ? (write_result(out, &res, &o, policy) ? 2 : 0) : 0;
+    rc = out ? (write_result(out, &res, &o, c.block_policy) ? 2 : 0) : 0;
     if (!rc && out) printf("wrote %s\n", out);
     if (papi) {
         printf("PAPI events over the %lld timed forward(s):\n", (long long)repeat);

@@ -15,33 +15,55 @@ static const char *block_policy_name(const dyvm_row *r)
     return dyvm_variant_selects(r->c.opts.variant) ? r->c.block_policy : "none";
 }
 
+/* The scalar fields of a row, in one place for the JSON and the CSV writers (their names are the stable
+ * schema): a string, or a number with its CSV format. */
+enum { N_FIELDS = 24 };
+typedef struct {
+    const char *name;
+    const char *str;  /* non-NULL: a string field */
+    double num;
+    const char *csv;  /* printf format of a number in the CSV */
+} field;
+
+static void row_fields(const dyvm_row *r, field f[N_FIELDS])
+{
+    const field all[N_FIELDS] = {
+        {"model", r->c.model, 0, NULL},
+        {"variant", dyvm_variant_name(r->c.opts.variant), 0, NULL},
+        {"backend", r->backend, 0, NULL},
+        {"batch", NULL, (double)r->c.batch, "%.0f"},
+        {"threads", NULL, r->c.threads, "%.0f"},
+        {"block_policy", block_policy_name(r), 0, NULL},
+        {"token_policy", dyvm_token_policy_name(r), 0, NULL},
+        {"token_ratio", NULL, r->token_ratio, "%.4f"},
+        {"median_ms", NULL, r->st.median, "%.4f"},
+        {"p90_ms", NULL, r->st.p90, "%.4f"},
+        {"p99_ms", NULL, r->st.p99, "%.4f"},
+        {"min_ms", NULL, r->st.min, "%.4f"},
+        {"max_ms", NULL, r->st.max, "%.4f"},
+        {"mean_ms", NULL, r->st.mean, "%.4f"},
+        {"cv", NULL, r->st.cv, "%.5f"},
+        {"samples", NULL, (double)r->n_samples, "%.0f"},
+        {"stop_reason", r->stop_reason ? r->stop_reason : "", 0, NULL},
+        {"images_per_s", NULL, r->images_per_s, "%.3f"},
+        {"flops_paper", NULL, r->flops.paper_total, "%.1f"},
+        {"flops_full", NULL, r->flops.full_total, "%.1f"},
+        {"bytes_min", NULL, r->flops.bytes_total, "%.0f"},
+        {"gflops_paper_per_s", NULL, r->gflops_paper_per_s, "%.3f"},
+        {"gflops_full_per_s", NULL, r->gflops_full_per_s, "%.3f"},
+        {"block_keep_ratio", NULL, r->flops.block_ratio, "%.4f"},
+    };
+    memcpy(f, all, sizeof all);
+}
+
 cJSON *dyvm_row_json(const dyvm_row *r)
 {
     cJSON *j = cJSON_CreateObject(), *s = cJSON_CreateArray(), *t = cJSON_CreateArray();
-    cJSON_AddStringToObject(j, "model", r->c.model);
-    cJSON_AddStringToObject(j, "variant", dyvm_variant_name(r->c.opts.variant));
-    cJSON_AddStringToObject(j, "backend", r->backend);
-    cJSON_AddNumberToObject(j, "batch", (double)r->c.batch);
-    cJSON_AddNumberToObject(j, "threads", r->c.threads);
-    cJSON_AddStringToObject(j, "block_policy", block_policy_name(r));
-    cJSON_AddStringToObject(j, "token_policy", dyvm_token_policy_name(r));
-    cJSON_AddNumberToObject(j, "token_ratio", r->token_ratio);
-    cJSON_AddNumberToObject(j, "median_ms", r->st.median);
-    cJSON_AddNumberToObject(j, "p90_ms", r->st.p90);
-    cJSON_AddNumberToObject(j, "p99_ms", r->st.p99);
-    cJSON_AddNumberToObject(j, "min_ms", r->st.min);
-    cJSON_AddNumberToObject(j, "max_ms", r->st.max);
-    cJSON_AddNumberToObject(j, "mean_ms", r->st.mean);
-    cJSON_AddNumberToObject(j, "cv", r->st.cv);
-    cJSON_AddNumberToObject(j, "samples", (double)r->n_samples);
-    cJSON_AddStringToObject(j, "stop_reason", r->stop_reason ? r->stop_reason : "");
-    cJSON_AddNumberToObject(j, "images_per_s", r->images_per_s);
-    cJSON_AddNumberToObject(j, "flops_paper", r->flops.paper_total);
-    cJSON_AddNumberToObject(j, "flops_full", r->flops.full_total);
-    cJSON_AddNumberToObject(j, "bytes_min", r->flops.bytes_total);
-    cJSON_AddNumberToObject(j, "gflops_paper_per_s", r->gflops_paper_per_s);
-    cJSON_AddNumberToObject(j, "gflops_full_per_s", r->gflops_full_per_s);
-    cJSON_AddNumberToObject(j, "block_keep_ratio", r->flops.block_ratio);
+    field f[N_FIELDS];
+    row_fields(r, f);
+    for (int i = 0; i < N_FIELDS; i++)
+        if (f[i].str) cJSON_AddStringToObject(j, f[i].name, f[i].str);
+        else cJSON_AddNumberToObject(j, f[i].name, f[i].num);
     for (int k = 0; k < r->n_tokens; k++) cJSON_AddItemToArray(t, cJSON_CreateNumber((double)r->tokens[k]));
     cJSON_AddItemToObject(j, "tokens", t);
     if (r->c.profile) {
@@ -56,19 +78,21 @@ cJSON *dyvm_row_json(const dyvm_row *r)
 
 void dyvm_rows_csv(FILE *f, const dyvm_row *rows, size_t n)
 {
-    fprintf(f, "model,variant,backend,batch,threads,block_policy,token_policy,token_ratio,median_ms,p90_ms,p99_ms,"
-               "min_ms,max_ms,mean_ms,cv,samples,images_per_s,flops_paper,flops_full,gflops_paper_per_s,"
-               "gflops_full_per_s,block_keep_ratio,tokens");
+    field fl[N_FIELDS];
+    const dyvm_row none = {0};
+    row_fields(&none, fl); /* the names, which do not depend on the row */
+    for (int i = 0; i < N_FIELDS; i++) fprintf(f, "%s,", fl[i].name);
+    fprintf(f, "tokens");
     for (int s = 0; s < STAGE_COUNT; s++) fprintf(f, ",%s_ms", dyvm_stage_name((dyvm_stage)s));
     fprintf(f, "\n");
     for (size_t i = 0; i < n; i++) {
         const dyvm_row *r = &rows[i];
-        fprintf(f, "%s,%s,%s,%lld,%d,%s,%s,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.5f,%zu,%.3f,%.1f,%.1f,%.3f,%.3f,%.4f,",
-                r->c.model, dyvm_variant_name(r->c.opts.variant), r->backend, (long long)r->c.batch, r->c.threads,
-                block_policy_name(r), dyvm_token_policy_name(r), r->token_ratio, r->st.median, r->st.p90,
-                r->st.p99, r->st.min, r->st.max, r->st.mean, r->st.cv, r->n_samples, r->images_per_s,
-                r->flops.paper_total, r->flops.full_total, r->gflops_paper_per_s, r->gflops_full_per_s,
-                r->flops.block_ratio);
+        row_fields(r, fl);
+        for (int k = 0; k < N_FIELDS; k++) {
+            if (fl[k].str) fprintf(f, "%s", fl[k].str);
+            else fprintf(f, fl[k].csv, fl[k].num);
+            fputc(',', f);
+        }
         for (int k = 0; k < r->n_tokens; k++) fprintf(f, "%s%lld", k ? "/" : "", (long long)r->tokens[k]);
         for (int s = 0; s < STAGE_COUNT; s++) fprintf(f, ",%.4f", r->c.profile ? r->stage_ms[s] : 0.0);
         fprintf(f, "\n");

@@ -18,13 +18,12 @@ int dyvm_time_case(dyvm_graph *g, dyvm_backend *be, const float *images, const d
     const double w0 = dyvm_now_ms();
     for (int i = 0; i < t->warmup || dyvm_now_ms() - w0 < 1e3 * t->warmup_seconds; i++) {
         if (dyvm_forward(g, NULL, c->batch, &c->opts, &res, err, errlen)) return be->profile = false, -1;
-        if (i + 1 < t->warmup || dyvm_now_ms() - w0 < 1e3 * t->warmup_seconds) dyvm_result_free(&res);
+        dyvm_result_free(&res);
     }
     size_t cap = 64;
     row->samples_ms = malloc(cap * sizeof *row->samples_ms);
     double measured = 0;
-    for (;;) {
-        dyvm_result_free(&res);
+    for (;; dyvm_result_free(&res)) {
         /* CUDA events where the backend has them (device time), else the monotonic host clock */
         if (be->timer_start) be->timer_start(be);
         const double t0 = dyvm_now_ms();

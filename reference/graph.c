@@ -15,6 +15,7 @@ struct dyvm_graph {
     float *y[2];                /* (B, M+1, E) per direction */
     float *scores;              /* (B, M) */
     int32_t *keep, *pos, *pos2; /* (B, M) */
+    int32_t *iota;              /* (B, M): m in every row, the patch indices before any pruning; set once */
     float *images;              /* (B, C, H, W) */
     float *features, *logits, *blog; /* (B, D), (B, classes), (B, 2) */
 };
@@ -98,7 +99,7 @@ void dyvm_block_policy_fixed(const dyvm_block_policy *p, int64_t depth, int64_t 
 void dyvm_graph_free(dyvm_graph *g)
 {
     if (!g) return;
-    void *bufs[] = {g->h, g->r, g->u, g->h2, g->r2, g->xz, g->y[0], g->y[1], g->scores, g->keep, g->pos, g->pos2,
+    void *bufs[] = {g->h, g->r, g->u, g->h2, g->r2, g->xz, g->y[0], g->y[1], g->scores, g->keep, g->pos, g->pos2, g->iota,
                     g->images, g->features, g->logits, g->blog};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i]) g->be->release(g->be, bufs[i]);
@@ -117,11 +118,17 @@ dyvm_graph *dyvm_graph_new(dyvm_backend *be, int64_t max_B, char *err, size_t er
         {(void **)&g->h2, B * L * D * f}, {(void **)&g->r2, B * L * D * f}, {(void **)&g->xz, B * L * 2 * E * f},
         {(void **)&g->y[0], B * L * E * f}, {(void **)&g->y[1], B * L * E * f}, {(void **)&g->scores, B * L * f},
         {(void **)&g->keep, B * L * 4}, {(void **)&g->pos, B * L * 4}, {(void **)&g->pos2, B * L * 4},
+        {(void **)&g->iota, B * L * 4},
         {(void **)&g->images, B * (size_t)(c->channels * c->img * c->img) * f},
         {(void **)&g->features, B * D * f}, {(void **)&g->logits, B * (size_t)c->classes * f},
         {(void **)&g->blog, B * 2 * f}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!(*want[i].p = be->alloc(be, want[i].bytes))) goto oom;
+    int32_t *iota = malloc(B * (size_t)c->M * sizeof *iota);
+    if (!iota) goto oom;
+    for (size_t i = 0; i < B * (size_t)c->M; i++) iota[i] = (int32_t)(i % (size_t)c->M);
+    be->upload(be, g->iota, iota, B * (size_t)c->M * sizeof *iota);
+    free(iota);
     return g;
 oom:
     dyvm_graph_free(g);
@@ -273,9 +280,7 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
     double t;
     res->block_heads_ran = selects && o->block.kind == BLOCK_LEARNED;
     if (images) dyvm_graph_upload(g, images, B);
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t m = 0; m < M; m++) host_keep[b * M + m] = (int32_t)m;
-    be->upload(be, g->pos, host_keep, sizeof(int32_t) * (size_t)(B * M));
+    const int32_t *pos = g->iota; /* original patch index of each non-class token, (B, L - 1) */
 
     /* x = patch_embed(x); cls token in the middle; + pos_embed */
     dyvm_trace_push("forward");
@@ -307,15 +312,16 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
                 be->upload(be, g->keep, host_keep, sizeof(int32_t) * (size_t)(B * nk));
             }
             t = dyvm_stage_begin(be, STAGE_GATHER);
-            be->gather(be, g->h, g->r, g->pos, g->keep, B, L, cls, nk, g->h2, g->r2, g->pos2);
+            int32_t *pos_out = pos == g->pos ? g->pos2 : g->pos;
+            be->gather(be, g->h, g->r, pos, g->keep, B, L, cls, nk, g->h2, g->r2, pos_out);
             dyvm_stage_end(be, STAGE_GATHER, t);
             float *sw = g->h; g->h = g->h2; g->h2 = sw;
             sw = g->r; g->r = g->r2; g->r2 = sw;
-            int32_t *p = g->pos; g->pos = g->pos2; g->pos2 = p;
+            pos = pos_out;
             L = nk + 1, cls = nk / 2;
             res->n_keep[stage] = nk;
             if (!(res->kept[stage] = malloc(sizeof(int32_t) * (size_t)(B * nk)))) goto done;
-            be->download(be, res->kept[stage], g->pos, sizeof(int32_t) * (size_t)(B * nk));
+            be->download(be, res->kept[stage], pos, sizeof(int32_t) * (size_t)(B * nk));
             res->n_stages = ++stage;
         }
         res->tokens[i] = L;
