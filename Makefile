@@ -15,7 +15,9 @@ BENCH_LIB := $(filter-out $(BUILD)/bench/dyvm.o,$(BENCH_OBJ))
 TEST_LIB  := $(BUILD)/tests/check.o $(BUILD)/tests/compare.o
 CU_SRC    := $(wildcard kernels/*.cu)
 TESTS     := $(BUILD)/tests/test_safetensors $(BUILD)/tests/test_model $(BUILD)/tests/test_golden \
-             $(BUILD)/tests/test_flops $(BUILD)/tests/test_bench $(BUILD)/tests/test_cuda $(BUILD)/tests/test_papi
+             $(BUILD)/tests/test_flops $(BUILD)/tests/test_bench $(BUILD)/tests/test_cuda $(BUILD)/tests/test_papi \
+             $(BUILD)/tests/test_inference $(BUILD)/tests/test_blas_core
+TEST_SH   := tests/test_cli.sh tests/test_compare.sh tests/test_blas_core.sh
 
 .PHONY: all test bench clean deps cuda gpu-build gpu-check FORCE
 .SECONDARY:
@@ -80,7 +82,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_LIB) $(BENCH_LIB) $(REF_OB
 	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -o $@
 
 test: $(BUILD)/dyvm $(TESTS)
-	@DYVM=$(BUILD)/dyvm GOLDEN=$(GOLDEN) scripts/run-tests.sh $(TESTS) tests/test_cli.sh
+	@DYVM=$(BUILD)/dyvm GOLDEN=$(GOLDEN) scripts/run-tests.sh $(TESTS) $(TEST_SH)
 
 # The suites (paper, blocks, keep, batch, breakdown) into reports/<date>-<host>-cpu/ and reports/index.md;
 # QUICK=1 runs smaller models and sweeps with shorter timing.

@@ -18,21 +18,44 @@ static const char bench_usage[] =
     "                  [--token-policy learned|even] [--token-ratio R] [--batch B] [--threads N]\n"
     "                  [--backend cpu|cuda] [--precision fp32|tf32]\n"
     "                  [--seed S] [--weights-seed S] [--format md|csv|json] [--profile]\n"
-    "                  [--min-samples N] [--min-time S] [--max-time S] [--target-cv X]\n"
+    "                  [--min-samples N] [--min-time S] [--max-time S] [--target-cv X] [--rounds R]\n"
+    "                  [--order-seed S] [--no-peaks]\n"
     "       dyvm bench --suite all|paper|blocks|keep|batch|breakdown [--out reports] [--quick] [--threads N]\n"
-    "                  [--backend cpu|cuda] [--precision fp32|tf32]\n"
-    "  One configuration: warm-up, then forwards on a monotonic clock until at least --min-samples and\n"
-    "  --min-time, stopping when the cv is below --target-cv or has settled, at most --max-time seconds.\n"
-    "  Suites write reports/<date>-<host>-<backend>/ (CSV, JSON, Markdown, PNG and SVG plots) and\n"
-    "  update reports/index.md.\n";
+    "                  [--backend cpu|cuda] [--precision fp32|tf32] [--rounds R] [--order-seed S] [--no-peaks]\n"
+    "  Configurations are timed in --rounds rounds (default 3, --quick 2), each round in an order shuffled\n"
+    "  from --order-seed (default 0). Each round of a configuration: warm-up, then forwards on a monotonic\n"
+    "  clock until at least --min-samples and --min-time, stopping when the cv is below --target-cv or has\n"
+    "  settled, at most --max-time seconds (all per round). First, about a second measuring the machine's\n"
+    "  speed of light (sgemm at the models' shapes, vector exp, FMA, memory triad) for every row's floor_ms\n"
+    "  and sol; --no-peaks skips it. Suites write reports/<date>-<host>-<backend>/ (CSV, JSON, Markdown,\n"
+    "  PNG and SVG plots) and update reports/index.md.\n";
 
+/* Per round: a short warm-up, then at least min_samples and min_seconds of samples, at most max_seconds.
+ * Three rounds (two with --quick) keep `make bench` within about 5 minutes on a 2-core machine. */
 static dyvm_timing default_timing(bool quick)
 {
-    dyvm_timing t = {.warmup = quick ? 1 : 2, .warmup_seconds = quick ? 0.05 : 0.3};
-    t.rule = (dyvm_stop_rule){.min_samples = quick ? 3 : 7, .min_seconds = quick ? 0.15 : 1.0,
-                              .max_seconds = quick ? 1.0 : 8.0, .target_cv = quick ? 0.02 : 0.01, .window = 5,
-                              .max_samples = 1000};
+    dyvm_timing t = {.warmup = 1, .warmup_seconds = quick ? 0.03 : 0.1, .rounds = quick ? 2 : 3, .bootstrap_reps = 2000};
+    t.rule = (dyvm_stop_rule){.min_samples = quick ? 3 : 5, .min_seconds = quick ? 0.1 : 0.3,
+                              .max_seconds = quick ? 0.6 : 2.5, .target_cv = quick ? 0.02 : 0.01, .window = 5,
+                              .max_samples = 100000};
     return t;
+}
+
+/* The speed of light of a backend for the given models, unless --no-peaks; prints what it measured. */
+static int measure_peaks(dyvm_peaks *p, const char *backend, const char *precision, const dyvm_config *models, int n,
+                         bool skip)
+{
+    memset(p, 0, sizeof *p);
+    if (skip) return 0;
+    const int64_t cpu_batches[] = {1, 4}, gpu_batches[] = {1, 128};
+    const bool gpu = !strcmp(backend, "cuda");
+    char err[CLI_ERR];
+    fprintf(stderr, "== speed of light (%s): sgemm at the models' shapes, exp, FMA, memory\n", backend);
+    if (dyvm_peaks_measure(p, backend, precision, models, n, gpu ? gpu_batches : cpu_batches, 2, err, sizeof err))
+        return cli_fail("measuring the peaks: %s", err);
+    fprintf(stderr, "   sgemm %.1f GFLOP/s, FMA %.1f GFLOP/s, exp %.3g/s, memory %.1f GB/s (%.1f s)\n", p->sgemm_gflops,
+            p->fma_gflops, p->exp_per_s, p->bandwidth_gbs, p->seconds);
+    return 0;
 }
 
 static int mkdir_p(const char *path)
@@ -87,17 +110,36 @@ static void write_index(const char *root)
 }
 
 static int run_suites(const char *which, const char *root, bool quick, int64_t threads, uint64_t seed, uint64_t wseed,
-                      const char *backend, const char *precision)
+                      const char *backend, const char *precision, const dyvm_timing *timing, bool no_peaks)
 {
-    dyvm_suite_ctx s = {.quick = quick, .input_seed = seed, .weights_seed = wseed, .scripts = "scripts/plots",
-                        .backend = backend, .precision = precision, .batch = strcmp(backend, "cuda") ? 1 : 128};
+    static dyvm_suite_ctx s; /* large (the peaks' shape tables): not on the stack */
+    memset(&s, 0, sizeof s);
+    s.quick = quick, s.input_seed = seed, s.weights_seed = wseed, s.scripts = "scripts/plots";
+    s.backend = backend, s.precision = precision, s.batch = strcmp(backend, "cuda") ? 1 : 128;
     char why[CLI_ERR];
     if (!strcmp(backend, "cuda") && !dyvm_cuda_available(why, sizeof why)) return cli_fail("%s", why);
     cli_threads(threads);
     s.threads = cli_thread_count();
+    dyvm_cpu_snapshot load0, load1;
+    dyvm_cpu_snapshot_take(&load0);
     dyvm_env_collect(&s.env, backend, NULL); /* the device line is filled in when the first model loads */
-    s.timing = default_timing(quick);
+    s.timing = *timing;
     s.plots = dyvm_have_gnuplot();
+    /* the speed of light first, for every model the suites run (and the host CPU's for a GPU run's CPU curve) */
+    const char *names[DYVM_MAX_PEAK_MODELS];
+    dyvm_config models[DYVM_MAX_PEAK_MODELS];
+    const int nm = dyvm_suite_models(which, quick, names);
+    for (int i = 0; i < nm; i++)
+        if (dyvm_config_preset(names[i], &models[i], why, sizeof why)) return cli_fail("%s", why);
+    if (measure_peaks(&s.peaks, backend, precision, models, nm, no_peaks)) return 2;
+    s.env.peaks = &s.peaks;
+    if (strcmp(backend, "cpu")) {
+        dyvm_config cpu_model;
+        if (dyvm_config_preset(quick ? "vim-t" : "vim-s", &cpu_model, why, sizeof why)) return cli_fail("%s", why);
+        if (measure_peaks(&s.cpu_peaks, "cpu", "fp32", &cpu_model, 1, no_peaks)) return 2;
+        s.env.cpu_peaks = &s.cpu_peaks;
+    }
+    s.env.rounds = s.timing.rounds, s.env.order_seed = s.timing.order_seed, s.env.bootstrap_reps = s.timing.bootstrap_reps;
     char dir[1024], path[1100], err[CLI_ERR];
     snprintf(dir, sizeof dir, "%s/%.10s-%s-%s%s", root, s.env.date, s.env.host, backend, quick ? "-quick" : "");
     if (mkdir_p(dir)) return cli_fail("%s: cannot create (%s)", dir, strerror(errno));
@@ -106,12 +148,17 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
     if (!(s.readme = fopen(path, "w"))) return cli_fail("%s: cannot write", path);
     fprintf(s.readme, "# dyvm-bench report: %s%s\n\nA real run of `dyvm bench --suite %s%s`. Weights: presets "
                       "generated from seed %llu (official initialisation, untrained: the learned block and token "
-                      "decisions are those of random heads). Inputs: N(0,1) images from seed %llu. Timing: %d warm-up "
-                      "forwards, then at least %zu samples and %.2f s, stopping when the cv is below %.0f %% or has "
-                      "settled, at most %.0f s per configuration. Every number here was measured in this run.\n\n",
+                      "decisions are those of random heads). Inputs: N(0,1) images from seed %llu. Timing: %d rounds, "
+                      "each running every configuration of a suite once, in an order shuffled per round from seed "
+                      "%llu; per round and configuration %d warm-up forward(s) (at least %.2f s), then at least %zu "
+                      "samples and %.2f s, stopping when the cv is below %.0f %% or has settled, at most %.1f s. "
+                      "Speed-ups carry 95 %% bootstrap intervals (%zu replicates, resampling within rounds); `~` marks "
+                      "no measurable difference. floor_ms is the time the measured roofs allow (README.md of the "
+                      "project: speed of light), sol = floor / median. Every number here was measured in this run.\n\n",
             s.env.backend, quick ? " (quick)" : "", which, quick ? " --quick" : "", (unsigned long long)wseed,
-            (unsigned long long)seed, s.timing.warmup, s.timing.rule.min_samples, s.timing.rule.min_seconds,
-            100 * s.timing.rule.target_cv, s.timing.rule.max_seconds);
+            (unsigned long long)seed, s.timing.rounds, (unsigned long long)s.timing.order_seed, s.timing.warmup,
+            s.timing.warmup_seconds, s.timing.rule.min_samples, s.timing.rule.min_seconds, 100 * s.timing.rule.target_cv,
+            s.timing.rule.max_seconds, s.timing.bootstrap_reps);
     if (!s.plots) fprintf(s.readme, "gnuplot was not found: tables only, plots skipped.\n");
     int rc = 0;
     const double t0 = dyvm_now_ms();
@@ -121,6 +168,8 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
             fflush(s.readme);
             if (dyvm_run_suite(&s, dyvm_suite_names[i])) rc = 2;
         }
+    dyvm_cpu_snapshot_take(&load1);
+    dyvm_load_between(&load0, &load1, &s.env.load);
     fprintf(s.readme, "\n## Environment\n\n");
     dyvm_env_markdown(&s.env, s.readme);
     fclose(s.readme);
@@ -138,15 +187,22 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
 int cmd_bench(int argc, char **argv)
 {
     const char *suite = NULL, *out = "reports", *format = "md";
-    bool quick = false, profile = false;
+    bool quick = false, profile = false, no_peaks = false, rule_set = false;
+    int64_t rounds = 0;
+    uint64_t order_seed = 0;
     dyvm_timing t = default_timing(false);
     cli_shared c;
     cli_shared_init(&c, "vim");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(bench_usage, stdout), 0;
-        if (!strcmp(a, "--quick")) { quick = true, t = default_timing(true); continue; }
+        if (!strcmp(a, "--quick")) {
+            if (rule_set) return cli_fail("bench: give --quick before the timing flags it would reset");
+            quick = true, t = default_timing(true);
+            continue;
+        }
         if (!strcmp(a, "--profile")) { profile = true; continue; }
+        if (!strcmp(a, "--no-peaks")) { no_peaks = true; continue; }
         if (!(v = cli_value(argc, argv, &i))) return 2;
         const int shared = cli_shared_flag(&c, a, v);
         if (shared < 0) return 2;
@@ -157,45 +213,67 @@ int cmd_bench(int argc, char **argv)
         else if (!strcmp(a, "--min-samples")) {
             int64_t x;
             if (cli_int(a, v, 1, 1000000, &x)) return 2;
-            t.rule.min_samples = (size_t)x;
+            t.rule.min_samples = (size_t)x, rule_set = true;
         } else if (!strcmp(a, "--min-time")) {
             if (cli_double(a, v, 0, 3600, &t.rule.min_seconds)) return 2;
+            rule_set = true;
         } else if (!strcmp(a, "--max-time")) {
             if (cli_double(a, v, 0, 36000, &t.rule.max_seconds)) return 2;
+            rule_set = true;
         } else if (!strcmp(a, "--target-cv")) {
             if (cli_double(a, v, 0, 1, &t.rule.target_cv)) return 2;
+            rule_set = true;
+        } else if (!strcmp(a, "--rounds")) {
+            if (cli_int(a, v, 1, DYVM_MAX_ROUNDS, &rounds)) return 2;
+        } else if (!strcmp(a, "--order-seed")) {
+            if (cli_u64(a, v, &order_seed)) return 2;
         } else
             return cli_fail("bench: unknown option \"%s\" (see dyvm bench --help)", a);
     }
     if (cli_shared_finish(&c, "bench")) return 2;
+    if (rounds) t.rounds = (int)rounds;
+    t.order_seed = order_seed;
+    if (t.rule.max_seconds < t.rule.min_seconds) return cli_fail("--max-time is below --min-time");
     if (suite) {
         bool known = !strcmp(suite, "all");
         for (int i = 0; dyvm_suite_names[i]; i++) known |= !strcmp(suite, dyvm_suite_names[i]);
         if (!known) return cli_fail("--suite: \"%s\" is not all, paper, blocks, keep, batch or breakdown", suite);
         if (c.weights || c.preset) return cli_fail("bench: --suite runs the presets; not with --weights or --preset");
-        return run_suites(suite, out, quick, c.threads, c.seed, c.weights_seed, c.backend, c.precision);
+        return run_suites(suite, out, quick, c.threads, c.seed, c.weights_seed, c.backend, c.precision, &t, no_peaks);
     }
     if (strcmp(format, "md") && strcmp(format, "csv") && strcmp(format, "json"))
         return cli_fail("--format: \"%s\" is not md, csv or json", format);
     if (!c.weights && !c.preset) return cli_fail("bench: give --preset, --weights or --suite");
-    if (t.rule.max_seconds < t.rule.min_seconds) return cli_fail("--max-time is below --min-time");
     char err[CLI_ERR];
     dyvm_weights w;
     if (cli_model(c.weights, c.preset, c.weights_seed, &w)) return 2;
     dyvm_case cs = {.opts = c.opts, .batch = c.batch, .threads = cli_thread_count(), .profile = profile};
-    snprintf(cs.model, sizeof cs.model, "%s", c.preset ? c.preset : w.cfg.name);
+    snprintf(cs.model, sizeof cs.model, "%s", w.cfg.name); /* the preset's name, or the weights' */
     snprintf(cs.block_policy, sizeof cs.block_policy, "%s", c.block_policy);
     float *x = cli_random_images(&w.cfg, c.batch, c.seed);
     dyvm_backend *be = x ? cli_backend(c.backend, c.precision, &w) : NULL;
     dyvm_graph *g = be ? dyvm_graph_new(be, c.batch, err, sizeof err) : NULL;
     int rc = 2;
-    dyvm_row row;
+    static dyvm_row row; /* zeroed: the first round fills it */
+    static dyvm_peaks peaks;
+    dyvm_cpu_snapshot load0, load1;
+    dyvm_cpu_snapshot_take(&load0);
     if (be && !g) cli_fail("%s", err);
-    else if (g) {
-        if (dyvm_time_case(g, be, x, &cs, &t, &row, err, sizeof err)) cli_fail("%s", err);
+    else if (g && !measure_peaks(&peaks, be->name, c.precision, &w.cfg, 1, no_peaks)) {
+        int failed = 0;
+        for (int r = 0; r < t.rounds && !failed; r++) failed = dyvm_time_round(g, be, x, &cs, &t, &row, err, sizeof err);
+        if (failed) cli_fail("%s", err), dyvm_row_free(&row);
         else {
+            dyvm_row_finish(&row, &t);
+            if (peaks.measured) {
+                row.floor_ms = dyvm_floor_ms(&peaks, cs.model, &row.flops, cs.batch, row.stage_floor_ms);
+                row.sol = row.floor_ms / row.st.median;
+            }
             dyvm_env env;
             dyvm_env_collect(&env, be->name, be->device);
+            dyvm_cpu_snapshot_take(&load1);
+            dyvm_load_between(&load0, &load1, &env.load);
+            env.peaks = &peaks, env.rounds = t.rounds, env.order_seed = t.order_seed, env.bootstrap_reps = t.bootstrap_reps;
             if (!strcmp(format, "json")) {
                 cJSON *j = dyvm_suite_json("single", &env, &row, 1);
                 char *txt = cJSON_Print(j);
@@ -209,6 +287,7 @@ int cmd_bench(int argc, char **argv)
                 dyvm_env_markdown(&env, stdout);
                 printf("\n");
                 dyvm_rows_markdown(stdout, &row, 1);
+                dyvm_rows_warnings(stdout, &row, 1);
                 if (profile)
                     for (int s = 0; s < STAGE_COUNT; s++)
                         printf("%s%s %.3f ms", s ? ", " : "\nper stage: ", dyvm_stage_name((dyvm_stage)s), row.stage_ms[s]);

@@ -11,10 +11,11 @@
 static const char flops_usage[] =
     "usage: dyvm flops (--preset vim-t|vim-s|vim-b|tiny | --weights W.safetensors) [--variant vim|token|block|dyvm]\n"
     "                  [--token-ratio R] [--token-policy learned|even] [--block-policy P] [--batch B]\n"
-    "                  [--convention paper|full] [--format md|csv|json]\n"
+    "                  [--seed S] [--convention paper|full] [--format md|csv|json]\n"
     "       dyvm flops --table paper\n"
     "  per image, per stage. --block-policy ratio:R scales the SSM terms of the paper convention by R as the\n"
-    "  official calc_flops.py does; learned stands for the model's official keep target.\n"
+    "  official calc_flops.py does; learned stands for the model's official keep target; keep:R runs exactly\n"
+    "  round(R * 2 * depth) branches per image, placed from --seed S (default 0, as dyvm run and bench).\n"
     "  --table paper: Vim-T/S/B and their token, block and DyVM variants at the official keep ratios.\n";
 
 typedef enum { FMT_MD, FMT_CSV, FMT_JSON } out_format;
@@ -134,6 +135,7 @@ int cmd_flops(int argc, char **argv)
     out_format fmt = FMT_MD;
     double token_ratio = 0;
     int64_t batch = 1;
+    uint64_t seed = 0;
     dyvm_token_kind tok = TOKEN_LEARNED;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -150,6 +152,8 @@ int cmd_flops(int argc, char **argv)
             if (dyvm_parse_token_policy(v, &tok)) return cli_fail("--token-policy: \"%s\" is not learned or even", v);
         } else if (!strcmp(a, "--batch")) {
             if (cli_int(a, v, 1, 1 << 20, &batch)) return 2;
+        } else if (!strcmp(a, "--seed")) {
+            if (cli_u64(a, v, &seed)) return 2;
         } else if (!strcmp(a, "--convention")) {
             if (!strcmp(v, "paper")) conv = CONV_PAPER;
             else if (!strcmp(v, "full")) conv = CONV_FULL;
@@ -170,7 +174,7 @@ int cmd_flops(int argc, char **argv)
     dyvm_variant var;
     if (dyvm_parse_variant(variant, &var)) return cli_fail("--variant: \"%s\" is not vim, token, block or dyvm", variant);
     char err[CLI_ERR];
-    dyvm_block_policy bp = {0};
+    dyvm_block_policy bp = {.seed = seed};
     if (dyvm_parse_block_policy(policy, &bp, err, sizeof err)) return cli_fail("--block-policy: %s", err);
     dyvm_weights w;
     if (cli_model(weights, preset, 1, &w)) return 2;

@@ -5,12 +5,20 @@
 #include "cli.h"
 #include "commands.h"
 #include "cuda_backend.h"
+#include "blas_core.h"
 #include "env.h"
 
 int cmd_info(int argc, char **argv)
 {
-    const int cuda_only = argc > 1 && !strcmp(argv[1], "--cuda");
-    if (argc > 1 && !cuda_only) return cli_fail("info: unknown option \"%s\" (expected --cuda)", argv[1]);
+    const int cuda_only = argc > 1 && !strcmp(argv[1], "--cuda"), core_only = argc > 1 && !strcmp(argv[1], "--blas-core");
+    if (argc > 2 || (argc > 1 && !cuda_only && !core_only))
+        return cli_fail("info: unknown option \"%s\" (expected --cuda or --blas-core)", argv[argc - 1]);
+    if (core_only) { /* for scripts: the OpenBLAS core this process runs (after dyvm's choice, bench/blas_core.h) */
+        dyvm_blas_info b;
+        dyvm_blas_info_get(&b);
+        puts(b.core);
+        return 0;
+    }
     char why[CLI_ERR];
     const int have = dyvm_cuda_available(why, sizeof why);
     if (cuda_only) { /* for scripts: exit 0 when the cuda backend can run */

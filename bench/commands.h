@@ -7,5 +7,6 @@ int cmd_init(int argc, char **argv);
 int cmd_flops(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 #endif

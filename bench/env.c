@@ -54,6 +54,7 @@ void dyvm_env_collect(dyvm_env *e, const char *backend, const char *device)
     if (gethostname(e->host, sizeof e->host - 1)) snprintf(e->host, sizeof e->host, "unknown");
     snprintf(e->backend, sizeof e->backend, "%s", backend);
     snprintf(e->device, sizeof e->device, "%s", device ? device : "");
+    dyvm_blas_info_get(&e->blas_core);
 }
 
 cJSON *dyvm_env_json(const dyvm_env *e)
@@ -64,6 +65,11 @@ cJSON *dyvm_env_json(const dyvm_env *e)
     cJSON_AddNumberToObject(j, "threads", e->threads);
     cJSON_AddStringToObject(j, "openblas", e->blas);
     cJSON_AddStringToObject(j, "openblas_threading", e->blas_threading);
+    cJSON_AddStringToObject(j, "blas_core", e->blas_core.core);
+    if (e->blas_core.detected[0]) cJSON_AddStringToObject(j, "blas_core_detected", e->blas_core.detected);
+    cJSON_AddStringToObject(j, "blas_core_source", e->blas_core.source);
+    cJSON_AddStringToObject(j, "blas_core_best", e->blas_core.best);
+    cJSON_AddStringToObject(j, "cpu_features", e->blas_core.features);
     cJSON_AddStringToObject(j, "compiler", e->compiler);
     cJSON_AddStringToObject(j, "cflags", e->cflags);
     cJSON_AddStringToObject(j, "commit", e->commit);
@@ -71,6 +77,14 @@ cJSON *dyvm_env_json(const dyvm_env *e)
     cJSON_AddStringToObject(j, "host", e->host);
     cJSON_AddStringToObject(j, "backend", e->backend);
     if (e->device[0]) cJSON_AddStringToObject(j, "device", e->device);
+    if (e->rounds) {
+        cJSON_AddNumberToObject(j, "rounds", e->rounds);
+        cJSON_AddNumberToObject(j, "order_seed", (double)e->order_seed);
+        cJSON_AddNumberToObject(j, "bootstrap_reps", (double)e->bootstrap_reps);
+        cJSON_AddItemToObject(j, "load", dyvm_load_json(&e->load));
+    }
+    if (e->peaks) cJSON_AddItemToObject(j, "peaks", dyvm_peaks_json(e->peaks));
+    if (e->cpu_peaks) cJSON_AddItemToObject(j, "cpu_peaks", dyvm_peaks_json(e->cpu_peaks));
     return j;
 }
 
@@ -81,6 +95,16 @@ void dyvm_env_markdown(const dyvm_env *e, FILE *f)
     if (e->device[0]) fprintf(f, "| device | %s |\n", e->device);
     fprintf(f, "| CPU | %s, %d cores online |\n| threads | %d (OpenMP) |\n", e->cpu, e->cores, e->threads);
     fprintf(f, "| OpenBLAS | %s; threading: %s |\n", e->blas, e->blas_threading);
+    fprintf(f, "| OpenBLAS core | %s (%s%s%s; best for this CPU: %s) |\n", e->blas_core.core, e->blas_core.source,
+            e->blas_core.detected[0] ? "; OpenBLAS had picked " : "", e->blas_core.detected, e->blas_core.best);
+    fprintf(f, "| CPU features | %s |\n", e->blas_core.features);
     fprintf(f, "| compiler | %s |\n| flags | `%s` |\n", e->compiler, e->cflags);
     fprintf(f, "| commit | %s |\n| date | %s |\n| host | %s |\n", e->commit, e->date, e->host);
+    if (e->rounds) {
+        fprintf(f, "| rounds | %d, each in an order shuffled from seed %llu; intervals: %zu bootstrap replicates |\n",
+                e->rounds, (unsigned long long)e->order_seed, e->bootstrap_reps);
+        dyvm_load_markdown(&e->load, f);
+    }
+    if (e->peaks) dyvm_peaks_markdown(e->peaks, f);
+    if (e->cpu_peaks) fprintf(f, "| host CPU | |\n"), dyvm_peaks_markdown(e->cpu_peaks, f);
 }

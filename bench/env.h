@@ -1,9 +1,15 @@
-/* The environment block that goes with every report: machine, libraries, build, commit, date. */
+/* The environment block that goes with every report: machine, libraries (and the OpenBLAS core in use), build,
+ * commit, date; for harness runs also the measured speed of light, the machine's load and the seeds. */
 #ifndef DYVM_ENV_H
 #define DYVM_ENV_H
 
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
+
+#include "blas_core.h"
+#include "peaks.h"
+#include "sysload.h"
 
 typedef struct {
     char cpu[128];
@@ -18,6 +24,14 @@ typedef struct {
     char host[64];
     char backend[16];
     char device[512];    /* the GPU line of the CUDA backend, empty on the CPU */
+    dyvm_blas_info blas_core; /* the OpenBLAS core in use, and whether dyvm chose it */
+    /* filled in by the harness where it has them (NULL / false: not part of this report) */
+    const dyvm_peaks *peaks;     /* the speed of light of the backend measured */
+    const dyvm_peaks *cpu_peaks; /* on a GPU run, the host CPU's (for the CPU curve beside it) */
+    dyvm_load load;              /* over the run */
+    int rounds;                  /* 0: not a harness run */
+    uint64_t order_seed;
+    size_t bootstrap_reps;
 } dyvm_env;
 
 void dyvm_env_collect(dyvm_env *e, const char *backend, const char *device);

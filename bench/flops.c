@@ -46,9 +46,15 @@ int dyvm_realized_from_policy(const dyvm_config *c, dyvm_variant v, int64_t B, c
         for (int d = 0; d < 2; d++) {
             if (!selects) { out->images[i][d] = (double)B; continue; }
             if (p.kind == BLOCK_RATIO) { out->images[i][d] = p.ratio * (double)B; continue; } /* expectation */
-            int run[2];
-            dyvm_block_policy_fixed(&p, c->depth, 0, i, run);
-            out->images[i][d] = run[d] * (double)B;
+            /* keep:R differs per image (seeded offsets): count every image; the others are the same for all */
+            const int64_t per_image = p.kind == BLOCK_KEEP ? B : 1;
+            double n = 0;
+            for (int64_t b = 0; b < per_image; b++) {
+                int run[2];
+                dyvm_block_policy_fixed(&p, c->depth, b, i, run);
+                n += run[d];
+            }
+            out->images[i][d] = n * (double)B / (double)per_image;
         }
     }
     return 0;

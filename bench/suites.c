@@ -10,7 +10,9 @@
 
 const char *const dyvm_suite_names[] = {"paper", "blocks", "keep", "batch", "breakdown", NULL};
 
-/* One model loaded at a time: weights from the printed seed, a graph sized for the suite's largest batch. */
+/* ---- models and the interleaved rounds ---- */
+
+/* One model of a suite: weights from the printed seed, a graph sized for its largest batch. */
 typedef struct {
     char name[16];
     dyvm_weights w;
@@ -31,8 +33,6 @@ static void model_close(suite_model *m)
 
 static int model_open(dyvm_suite_ctx *s, suite_model *m, const char *preset, int64_t max_B)
 {
-    if (m->be && !strcmp(m->name, preset) && m->max_B >= max_B) return 0;
-    model_close(m);
     char err[CLI_ERR];
     if (cli_model(NULL, preset, s->weights_seed, &m->w)) return -1;
     snprintf(m->name, sizeof m->name, "%s", preset);
@@ -56,38 +56,86 @@ static dyvm_case make_case(const dyvm_suite_ctx *s, const char *model, dyvm_vari
     return c;
 }
 
-/* Times the cases (grouped by model), with progress and an estimate of the time left on stderr. */
+/* The peaks that apply to a row: the backend's, or the host CPU's for the CPU rows of a GPU run. */
+static const dyvm_peaks *peaks_for(const dyvm_suite_ctx *s, const char *backend)
+{
+    return strcmp(backend, "cpu") || !strcmp(s->backend, "cpu") ? &s->peaks : &s->cpu_peaks;
+}
+
+static void apply_floor(const dyvm_suite_ctx *s, dyvm_row *r)
+{
+    const dyvm_peaks *p = peaks_for(s, r->backend);
+    if (!p->measured || !r->have_flops) return;
+    r->floor_ms = dyvm_floor_ms(p, r->c.model, &r->flops, r->c.batch, r->stage_floor_ms);
+    r->sol = r->floor_ms / r->st.median;
+}
+
+/* The seed that shuffles round r of a suite: the printed order seed, the suite's name and the round. */
+static uint64_t round_seed(uint64_t order_seed, const char *suite, int r)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ order_seed;
+    for (const char *p = suite; *p; p++) h = (h ^ (uint64_t)(unsigned char)*p) * 0x100000001b3ull;
+    return h + (uint64_t)r * 0x9e3779b97f4a7c15ull;
+}
+
+/* Times the cases in s->timing.rounds rounds, each in a freshly shuffled order, every model of the suite
+ * loaded once up front; progress and an estimate of the time left on stderr. rows[i] belongs to cases[i]. */
 static int run_cases(dyvm_suite_ctx *s, const char *suite, const dyvm_case *cases, size_t n, dyvm_row *rows)
 {
-    suite_model m = {0};
-    int64_t max_B = 1;
-    for (size_t i = 0; i < n; i++) max_B = cases[i].batch > max_B ? cases[i].batch : max_B;
-    const double t0 = dyvm_now_ms();
+    enum { MAX_CASES = 64 };
+    suite_model ms[DYVM_MAX_PEAK_MODELS];
+    int model_of[MAX_CASES], n_models = 0, rc = 0;
+    memset(ms, 0, sizeof ms);
+    memset(rows, 0, n * sizeof *rows);
+    if (n > MAX_CASES) return cli_fail("%s: more than %d configurations", suite, MAX_CASES), -1;
+    int64_t max_B[DYVM_MAX_PEAK_MODELS] = {0};
+    const char *names[DYVM_MAX_PEAK_MODELS] = {0};
     for (size_t i = 0; i < n; i++) {
-        const dyvm_case *c = &cases[i];
-        const double spent = (dyvm_now_ms() - t0) / 1e3;
-        char left[32] = "estimating";
-        if (i) snprintf(left, sizeof left, "about %.0f s left", spent / (double)i * (double)(n - i));
-        char tr[32] = "";
-        if (dyvm_variant_prunes(c->opts.variant) && c->opts.token_ratio > 0)
-            snprintf(tr, sizeof tr, " token ratio %.2f", c->opts.token_ratio);
-        fprintf(stderr, "[%s %zu/%zu] %s %s%s%s%s batch %lld (%s)\n", suite, i + 1, n, c->model,
-                dyvm_variant_name(c->opts.variant), dyvm_variant_selects(c->opts.variant) ? " block " : "",
-                dyvm_variant_selects(c->opts.variant) ? c->block_policy : "", tr, (long long)c->batch, left);
-        char err[CLI_ERR];
-        int failed = model_open(s, &m, c->model, max_B); /* prints its own error */
-        if (!failed && dyvm_time_case(m.g, m.be, m.images, c, &s->timing, &rows[i], err, sizeof err))
-            failed = cli_fail("%s: %s", suite, err);
-        if (failed) {
-            for (size_t j = 0; j < i; j++) dyvm_row_free(&rows[j]);
-            model_close(&m);
-            return -1;
+        int m = 0;
+        while (m < n_models && strcmp(names[m], cases[i].model)) m++;
+        if (m == n_models) {
+            if (n_models == DYVM_MAX_PEAK_MODELS) return cli_fail("%s: too many models", suite), -1;
+            names[n_models++] = cases[i].model;
+        }
+        model_of[i] = m;
+        max_B[m] = cases[i].batch > max_B[m] ? cases[i].batch : max_B[m];
+    }
+    for (int m = 0; m < n_models && !rc; m++) rc = model_open(s, &ms[m], names[m], max_B[m]); /* prints its error */
+    const double t0 = dyvm_now_ms();
+    const size_t total = (size_t)s->timing.rounds * n;
+    size_t done = 0, order[MAX_CASES];
+    for (int r = 0; r < s->timing.rounds && !rc; r++) {
+        for (size_t i = 0; i < n; i++) order[i] = i;
+        dyvm_shuffle(order, n, round_seed(s->timing.order_seed, suite, r));
+        for (size_t k = 0; k < n && !rc; k++, done++) {
+            const size_t i = order[k];
+            const dyvm_case *c = &cases[i];
+            char left[32] = "estimating", tr[32] = "", err[CLI_ERR];
+            if (done) snprintf(left, sizeof left, "about %.0f s left", (dyvm_now_ms() - t0) / 1e3 / (double)done * (double)(total - done));
+            if (dyvm_variant_prunes(c->opts.variant) && c->opts.token_ratio > 0)
+                snprintf(tr, sizeof tr, " token ratio %.2f", c->opts.token_ratio);
+            fprintf(stderr, "[%s round %d/%d, %zu/%zu] %s %s%s%s%s batch %lld (%s)\n", suite, r + 1, s->timing.rounds,
+                    k + 1, n, c->model, dyvm_variant_name(c->opts.variant), dyvm_variant_selects(c->opts.variant) ? " block " : "",
+                    dyvm_variant_selects(c->opts.variant) ? c->block_policy : "", tr, (long long)c->batch, left);
+            suite_model *m = &ms[model_of[i]];
+            if (dyvm_time_round(m->g, m->be, m->images, c, &s->timing, &rows[i], err, sizeof err))
+                rc = cli_fail("%s: %s", suite, err);
         }
     }
-    fprintf(stderr, "[%s] %zu cases in %.0f s\n", suite, n, (dyvm_now_ms() - t0) / 1e3);
-    model_close(&m);
+    for (int m = 0; m < n_models; m++) model_close(&ms[m]);
+    if (rc) {
+        for (size_t i = 0; i < n; i++) dyvm_row_free(&rows[i]);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        dyvm_row_finish(&rows[i], &s->timing);
+        apply_floor(s, &rows[i]);
+    }
+    fprintf(stderr, "[%s] %zu configurations × %d rounds in %.0f s\n", suite, n, s->timing.rounds, (dyvm_now_ms() - t0) / 1e3);
     return 0;
 }
+
+/* ---- writing ---- */
 
 static FILE *open_out(const dyvm_suite_ctx *s, const char *suite, const char *ext)
 {
@@ -101,9 +149,28 @@ static FILE *open_out(const dyvm_suite_ctx *s, const char *suite, const char *ex
 /* the model of the single-model suites */
 static const char *big(const dyvm_suite_ctx *s) { return s->quick ? "vim-t" : "vim-s"; }
 
-/* csv, json and the plot; the suite has written its .dat and .md */
+/* Runs scripts/plots/<script>.gp on <data>.dat into <out>.png and .svg and links it from the README. */
+static int plot(dyvm_suite_ctx *s, const char *script, const char *data, const char *out, const char *extra)
+{
+    if (!s->plots) return fprintf(s->readme, "\n(plot %s skipped: gnuplot not found)\n", out), 0;
+    char path[1024], png[1024], svg[1024], vars[2048], err[CLI_ERR];
+    snprintf(path, sizeof path, "%s/%s.gp", s->scripts, script);
+    snprintf(png, sizeof png, "%s/%s.png", s->dir, out);
+    snprintf(svg, sizeof svg, "%s/%s.svg", s->dir, out);
+    snprintf(vars, sizeof vars, "data='%s/%s.dat'; model='%s'; backend='%s'; batch=%lld; has_cpu=%d%s%s", s->dir, data,
+             big(s), s->env.backend, (long long)s->batch, strcmp(s->backend, "cpu") != 0, extra ? "; " : "", extra ? extra : "");
+    if (dyvm_plot(path, vars, png, svg, err, sizeof err)) {
+        s->plot_failures++;
+        return cli_fail("%s", err), -1;
+    }
+    fprintf(s->readme, "\n![%s](%s.png) ([svg](%s.svg))\n", out, out, out);
+    return 0;
+}
+
+/* csv, json and the suite's plot; the suite has written its .dat and its README section */
 static int finish(dyvm_suite_ctx *s, const char *suite, const dyvm_row *rows, size_t n)
 {
+    dyvm_rows_warnings(s->readme, rows, n);
     FILE *f = open_out(s, suite, "csv");
     if (!f) return -1;
     dyvm_rows_csv(f, rows, n);
@@ -114,22 +181,48 @@ static int finish(dyvm_suite_ctx *s, const char *suite, const dyvm_row *rows, si
     int rc = dyvm_write_json(path, j, err, sizeof err);
     cJSON_Delete(j);
     if (rc) return cli_fail("%s", err), -1;
-    if (!s->plots) {
-        fprintf(s->readme, "\n(plot skipped: gnuplot not found)\n");
-        return 0;
-    }
-    char script[1024], png[1024], svg[1024], vars[2048];
-    snprintf(script, sizeof script, "%s/%s.gp", s->scripts, suite);
-    snprintf(png, sizeof png, "%s/%s.png", s->dir, suite);
-    snprintf(svg, sizeof svg, "%s/%s.svg", s->dir, suite);
-    snprintf(vars, sizeof vars, "data='%s/%s.dat'; model='%s'; backend='%s'; batch=%lld; has_cpu=%d", s->dir, suite,
-             big(s), s->env.backend, (long long)s->batch, strcmp(s->backend, "cpu") != 0);
-    if (dyvm_plot(script, vars, png, svg, err, sizeof err)) {
-        s->plot_failures++;
-        return cli_fail("%s", err), -1;
-    }
-    fprintf(s->readme, "\n![%s](%s.png) ([svg](%s.svg))\n", suite, suite, suite);
-    return 0;
+    return plot(s, suite, suite, suite, NULL);
+}
+
+static void free_rows(dyvm_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dyvm_row_free(&rows[i]);
+}
+
+/* "1.52× [1.49, 1.55]" (or "~ ..." when the interval contains 1) of a row's speed-up */
+static const char *speedup_text(const dyvm_row *r, char *buf, size_t len)
+{
+    if (!r->have_speedup) return snprintf(buf, len, "(baseline)"), buf;
+    dyvm_format_ratio(buf, len, r->speedup, 2);
+    return buf;
+}
+
+/* three significant digits, or "n/a" for NAN (no peaks measured) */
+static const char *num2(double x, char *buf, size_t len)
+{
+    if (isnan(x)) snprintf(buf, len, "n/a");
+    else snprintf(buf, len, "%.3g", x); /* a model: three significant digits */
+    return buf;
+}
+
+static const char intervals_note[] =
+    "Speed-ups are ratios of medians with a 95 % bootstrap interval (resampling within each round); `~` marks an "
+    "interval that contains 1: no measurable difference. Floor and sol: README.md, \"speed of light\".\n\n";
+
+/* ---- the suites ---- */
+
+/* paper FLOPs of a preset variant at the official continuous keep ratio (calc_flops.py's own number) */
+static double official_paper_flops(const char *model, dyvm_variant v)
+{
+    dyvm_config c;
+    char err[CLI_ERR];
+    if (dyvm_config_preset(model, &c, err, sizeof err)) return NAN;
+    dyvm_block_policy bp = {.kind = BLOCK_RATIO, .ratio = c.block_ratio};
+    dyvm_realized r;
+    dyvm_flops f;
+    if (dyvm_realized_from_policy(&c, v, 1, &bp, TOKEN_LEARNED, 0, &r, err, sizeof err)) return NAN;
+    dyvm_flops_count(&c, &r, &f);
+    return f.paper_total;
 }
 
 static int suite_paper(dyvm_suite_ctx *s)
@@ -142,39 +235,50 @@ static int suite_paper(dyvm_suite_ctx *s)
         dyvm_config c;
         char err[CLI_ERR], block[32];
         dyvm_config_preset(models[m], &c, err, sizeof err);
-        snprintf(block, sizeof block, "ratio:%g", c.block_ratio);
+        snprintf(block, sizeof block, "keep:%g", c.block_ratio);
         for (int v = 0; v < 4; v++) cases[m * 4 + (size_t)v] = make_case(s, models[m], (dyvm_variant)v, block, 0, s->batch);
     }
     if (run_cases(s, "paper", cases, n, rows)) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (i % 4) dyvm_row_speedup(&rows[i], &rows[i - i % 4], "vim", &s->timing);
     FILE *dat = open_out(s, "paper", "dat");
-    if (!dat) return -1;
-    fprintf(s->readme, "\n## paper: the efficiency table with measured speed\n\nBatch %lld, block policy `ratio:R` at the "
-                       "official keep target R (each image, layer and direction kept with probability R), learned token "
-                       "predictors at the official ratios (random weights, seed %llu). Speed-up = dense median / "
-                       "variant median; FLOP ratio = dense FLOPs / variant FLOPs (full: what runs; paper: "
-                       "calc_flops.py, which counts one of the two SSM directions).\n\n",
-            (long long)s->batch, (unsigned long long)s->weights_seed);
-    fprintf(s->readme, "| model | variant | token | block keep | paper GFLOPs | full GFLOPs | median ms | images/s | "
-                       "speed-up | full FLOP ratio | paper FLOP ratio | published |\n"
-                       "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
-    fprintf(dat, "# label speedup full_flop_ratio paper_flop_ratio\n");
+    if (!dat) return free_rows(rows, n), -1;
+    fprintf(s->readme, "\n## paper: the efficiency table with measured speed\n\nBatch %lld. Block policy `keep:R` at the "
+                       "official keep target R: every image runs exactly round(R·48) of the 48 directional SSM branches "
+                       "(38 for R = 0.8, 34 for R = 0.7), spread over the layers and both directions from the seed, so the "
+                       "realized keep ratio is 38/48 = 0.792 rather than 0.8: the paper-convention FLOPs of the measured "
+                       "configuration stand beside calc_flops.py's own number at the continuous R. Learned token "
+                       "predictors at the official ratios (random weights, seed %llu). Speed-up = dense median / variant "
+                       "median; FLOP ratio = dense FLOPs / variant FLOPs (full: what runs; paper: calc_flops.py, which "
+                       "counts one of the two SSM directions). %s",
+            (long long)s->batch, (unsigned long long)s->weights_seed, intervals_note);
+    fprintf(s->readme, "| model | variant | token | block keep (realized) | paper GFLOPs | paper GFLOPs at R (official) | "
+                       "full GFLOPs | median ms | images/s | speed-up [95 %% CI] | full FLOP ratio | paper FLOP ratio | "
+                       "floor ms | sol | published |\n"
+                       "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    fprintf(dat, "# label speedup speedup_lo speedup_hi full_flop_ratio paper_flop_ratio\n");
     for (size_t i = 0; i < n; i++) {
         const dyvm_row *r = &rows[i], *d = &rows[i - i % 4];
-        const double sp = d->st.median / r->st.median, ff = d->flops.full_total / r->flops.full_total,
-                     pf = d->flops.paper_total / r->flops.paper_total;
-        fprintf(s->readme, "| %s | %s | %.2f | %.3f | %.3f | %.3f | %.2f | %.2f | %.2f× | %.2f× | %.2f× | %s |\n",
+        const double ff = d->flops.full_total / r->flops.full_total, pf = d->flops.paper_total / r->flops.paper_total;
+        char sp[96], fl[16], so[16];
+        fprintf(s->readme, "| %s | %s | %.2f | %.4f | %.4f | %.4f | %.3f | %.2f | %.2f | %s | %.2f× | %.2f× | %s | %s | %s |\n",
                 r->c.model, dyvm_variant_name(r->c.opts.variant), r->token_ratio, r->flops.block_ratio,
-                r->flops.paper_total / 1e9, r->flops.full_total / 1e9, r->st.median, r->images_per_s, sp, ff, pf,
-                dyvm_published(r->c.model, r->c.opts.variant));
-        if (i % 4) fprintf(dat, "\"%s %s\" %.4f %.4f %.4f\n", r->c.model, dyvm_variant_name(r->c.opts.variant), sp, ff, pf);
+                r->flops.paper_total / 1e9, official_paper_flops(r->c.model, r->c.opts.variant) / 1e9,
+                r->flops.full_total / 1e9, r->st.median, r->images_per_s, speedup_text(r, sp, sizeof sp), ff, pf,
+                num2(r->floor_ms, fl, sizeof fl), num2(r->sol, so, sizeof so), dyvm_published(r->c.model, r->c.opts.variant));
+        if (i % 4)
+            fprintf(dat, "\"%s %s\" %.4f %.4f %.4f %.4f %.4f\n", r->c.model, dyvm_variant_name(r->c.opts.variant),
+                    r->speedup.est, r->speedup.lo, r->speedup.hi, ff, pf);
     }
     fclose(dat);
+    fprintf(s->readme, "\nThe same rows in full:\n\n");
+    dyvm_rows_markdown(s->readme, rows, n);
     int rc = finish(s, "paper", rows, n);
-    for (size_t i = 0; i < n; i++) dyvm_row_free(&rows[i]);
+    free_rows(rows, n);
     return rc;
 }
 
-/* the count:K sweep on one backend; rows[0] is K = 0, rows[n - 1] K = 48 */
+/* the count:K sweep on one backend; rows[0] is K = 0, rows[n - 1] K = 48; speed-ups against K = 48 */
 static int blocks_sweep(dyvm_suite_ctx *s, const char *backend, int64_t batch, dyvm_row *rows, size_t *n)
 {
     dyvm_case cases[32];
@@ -188,29 +292,35 @@ static int blocks_sweep(dyvm_suite_ctx *s, const char *backend, int64_t batch, d
     s->backend = backend;
     const int rc = run_cases(s, "blocks", cases, *n, rows);
     s->backend = own;
+    if (!rc)
+        for (size_t i = 0; i + 1 < *n; i++) dyvm_row_speedup(&rows[i], &rows[*n - 1], "count:48", &s->timing);
     return rc;
 }
 
 static void blocks_dat(FILE *dat, const char *backend, const dyvm_row *rows, size_t n)
 {
-    fprintf(dat, "# %s: K throughput_vs_all48 images_per_s median_ms full_gflops paper_gflops\n", backend);
-    for (size_t i = 0; i < n; i++)
-        fprintf(dat, "%lld %.4f %.4f %.4f %.5f %.5f\n", (long long)rows[i].c.opts.block.count,
-                rows[i].images_per_s / rows[n - 1].images_per_s, rows[i].images_per_s, rows[i].st.median,
-                rows[i].flops.full_total / 1e9, rows[i].flops.paper_total / 1e9);
+    fprintf(dat, "# %s: K throughput_vs_all48 lo hi images_per_s median_ms full_gflops paper_gflops\n", backend);
+    for (size_t i = 0; i < n; i++) {
+        const dyvm_interval sp = rows[i].have_speedup ? rows[i].speedup : (dyvm_interval){1, 1, 1};
+        fprintf(dat, "%lld %.4f %.4f %.4f %.4f %.4f %.5f %.5f\n", (long long)rows[i].c.opts.block.count, sp.est, sp.lo,
+                sp.hi, rows[i].images_per_s, rows[i].st.median, rows[i].flops.full_total / 1e9,
+                rows[i].flops.paper_total / 1e9);
+    }
 }
 
 static void blocks_text(dyvm_suite_ctx *s, const char *backend, int64_t batch, const dyvm_row *rows, size_t n)
 {
     const dyvm_row *k0 = &rows[0], *all = &rows[n - 1];
-    const double speed = all->st.median / k0->st.median, flop = all->flops.full_total / k0->flops.full_total;
-    const double paper = all->flops.paper_total / k0->flops.paper_total;
+    const double flop = all->flops.full_total / k0->flops.full_total, paper = all->flops.paper_total / k0->flops.paper_total;
+    char sp[96];
+    dyvm_format_ratio(sp, sizeof sp, k0->speedup, 2);
     fprintf(s->readme, "On the %s backend (batch %lld), running none of the branches (K = 0) instead of all 48 makes a "
-                       "forward **%.2f× faster** (%.2f → %.2f ms). The executed FLOPs fall by %.2f× (full convention; "
-                       "%.2f× in the paper convention), so if time followed FLOPs the speed-up would be %.2f×: the FLOP "
-                       "change explains %.0f %% of the speed-up (in log terms, ln FLOP ratio / ln time ratio).\n\n",
-            backend, (long long)batch, speed, all->st.median, k0->st.median, flop, paper, flop,
-            100 * log(flop) / log(speed));
+                       "forward **%s** faster (%.2f → %.2f ms; 95 %% interval). The executed FLOPs fall by %.2f× (full "
+                       "convention; %.2f× in the paper convention), so if time followed FLOPs the speed-up would be "
+                       "%.2f×: the FLOP change explains %.0f %% of the speed-up (in log terms, ln FLOP ratio / ln time "
+                       "ratio).\n\n",
+            backend, (long long)batch, sp, all->st.median, k0->st.median, flop, paper, flop,
+            100 * log(flop) / log(k0->speedup.est));
 }
 
 static int suite_blocks(dyvm_suite_ctx *s)
@@ -220,16 +330,16 @@ static int suite_blocks(dyvm_suite_ctx *s)
     const bool gpu = strcmp(s->backend, "cpu") != 0;
     if (blocks_sweep(s, s->backend, s->batch, rows, &n)) return -1;
     /* the paper's observation is about GPUs: on a GPU run, the CPU curve of the same machine beside it */
-    if (gpu && blocks_sweep(s, "cpu", 1, cpu, &nc)) return -1;
+    if (gpu && blocks_sweep(s, "cpu", 1, cpu, &nc)) return free_rows(rows, n), -1;
     FILE *dat = open_out(s, "blocks", "dat");
-    if (!dat) return -1;
+    if (!dat) return free_rows(rows, n), free_rows(cpu, nc), -1;
     blocks_dat(dat, s->backend, rows, n);
     if (gpu) fprintf(dat, "\n\n"), blocks_dat(dat, "cpu", cpu, nc);
     fclose(dat);
     fprintf(s->readme, "\n## blocks: speed against the number of SSM branches run (the paper's Figure 1b)\n\n"
                        "%s, block variant, `count:K`: exactly K of the 48 directional SSM branches run, spread evenly "
                        "over layers, alternating directions. The paper reports up to 2.83× from removing SSM blocks on "
-                       "a GPU with little FLOP change.\n\n", big(s));
+                       "a GPU with little FLOP change. Speed-ups against K = 48. %s", big(s), intervals_note);
     blocks_text(s, s->backend, s->batch, rows, n);
     if (gpu) blocks_text(s, "cpu", 1, cpu, nc);
     dyvm_rows_markdown(s->readme, rows, n);
@@ -239,7 +349,7 @@ static int suite_blocks(dyvm_suite_ctx *s)
     memcpy(all, rows, n * sizeof *rows);
     if (gpu) memcpy(all + n, cpu, nc * sizeof *cpu);
     const int rc = finish(s, "blocks", all, n + nc);
-    for (size_t i = 0; i < n + nc; i++) dyvm_row_free(&all[i]);
+    free_rows(all, n + nc);
     return rc;
 }
 
@@ -256,29 +366,29 @@ static int suite_keep(dyvm_suite_ctx *s)
     }
     for (int i = 0; i < steps; i++) {
         char block[32];
-        snprintf(block, sizeof block, "ratio:%g", s->quick ? 0.5 * i : 0.2 * i);
+        snprintf(block, sizeof block, "keep:%g", s->quick ? 0.5 * i : 0.2 * i);
         cases[n++] = make_case(s, big(s), VARIANT_BLOCK, block, 0, s->batch);
     }
     if (run_cases(s, "keep", cases, n, rows)) return -1;
+    for (size_t i = 1; i < n; i++) dyvm_row_speedup(&rows[i], &rows[0], "vim", &s->timing);
     FILE *dat = open_out(s, "keep", "dat");
-    if (!dat) return -1;
+    if (!dat) return free_rows(rows, n), -1;
     const dyvm_row *d = &rows[0];
-    fprintf(dat, "# token keep ratio: ratio speedup full_flop_ratio\n");
-    for (int i = 1; i <= steps; i++)
-        fprintf(dat, "%.3f %.4f %.4f\n", rows[i].token_ratio, d->st.median / rows[i].st.median,
-                d->flops.full_total / rows[i].flops.full_total);
-    fprintf(dat, "\n\n# block keep ratio (realized): ratio speedup full_flop_ratio\n");
-    for (int i = steps + 1; i <= 2 * steps; i++)
-        fprintf(dat, "%.3f %.4f %.4f\n", rows[i].flops.block_ratio, d->st.median / rows[i].st.median,
-                d->flops.full_total / rows[i].flops.full_total);
+    for (int part = 0; part < 2; part++) {
+        fprintf(dat, "%s# %s keep ratio: ratio speedup lo hi full_flop_ratio\n", part ? "\n\n" : "", part ? "block (realized)" : "token");
+        for (int i = 1 + part * steps; i <= steps + part * steps; i++)
+            fprintf(dat, "%.4f %.4f %.4f %.4f %.4f\n", part ? rows[i].flops.block_ratio : rows[i].token_ratio,
+                    rows[i].speedup.est, rows[i].speedup.lo, rows[i].speedup.hi, d->flops.full_total / rows[i].flops.full_total);
+    }
     fclose(dat);
     fprintf(s->readme, "\n## keep: speed-up against the keep ratios\n\n%s, batch %lld. Token variant with "
                        "`--token-ratio r` (n_k = int(r^(k+1)·M) at the three stages, learned predictors); block variant "
-                       "with `ratio:R` (the realized keep ratio is plotted). Speed-up and full-FLOP ratio against "
-                       "dense Vim (%.2f ms).\n\n", big(s), (long long)s->batch, d->st.median);
+                       "with `keep:R` (exactly round(R·48) branches per image; the realized keep ratio is plotted). "
+                       "Speed-up and full-FLOP ratio against dense Vim (%.2f ms). %s",
+            big(s), (long long)s->batch, d->st.median, intervals_note);
     dyvm_rows_markdown(s->readme, rows, n);
     int rc = finish(s, "keep", rows, n);
-    for (size_t i = 0; i < n; i++) dyvm_row_free(&rows[i]);
+    free_rows(rows, n);
     return rc;
 }
 
@@ -294,26 +404,56 @@ static int suite_batch(dyvm_suite_ctx *s)
     dyvm_config c;
     char err[CLI_ERR], block[32];
     dyvm_config_preset(big(s), &c, err, sizeof err);
-    snprintf(block, sizeof block, "ratio:%g", c.block_ratio);
+    snprintf(block, sizeof block, "keep:%g", c.block_ratio);
     for (int v = 0; v < 4; v++)
         for (size_t b = 0; b < nb; b++) cases[n++] = make_case(s, big(s), (dyvm_variant)v, block, 0, batches[b]);
     if (run_cases(s, "batch", cases, n, rows)) return -1;
+    for (size_t i = nb; i < n; i++) dyvm_row_speedup(&rows[i], &rows[i % nb], "vim", &s->timing);
     FILE *dat = open_out(s, "batch", "dat");
-    if (!dat) return -1;
+    if (!dat) return free_rows(rows, n), -1;
     for (int v = 0; v < 4; v++) {
-        fprintf(dat, "%s# %s: batch images_per_s median_ms\n", v ? "\n\n" : "", dyvm_variant_name((dyvm_variant)v));
+        fprintf(dat, "%s# %s: batch images_per_s lo hi median_ms\n", v ? "\n\n" : "", dyvm_variant_name((dyvm_variant)v));
         for (size_t b = 0; b < nb; b++) {
             const dyvm_row *r = &rows[(size_t)v * nb + b];
-            fprintf(dat, "%lld %.4f %.4f\n", (long long)r->c.batch, r->images_per_s, r->st.median);
+            fprintf(dat, "%lld %.4f %.4f %.4f %.4f\n", (long long)r->c.batch, r->images_per_s, r->ips_ci.lo, r->ips_ci.hi,
+                    r->st.median);
         }
     }
     fclose(dat);
     fprintf(s->readme, "\n## batch: latency and throughput against batch size\n\n%s, official keep ratios "
-                       "(block `%s`, learned token predictors).\n\n", big(s), block);
+                       "(block `%s`, learned token predictors). Speed-ups against dense Vim at the same batch; "
+                       "throughput with its 95 %% interval. %s", big(s), block, intervals_note);
     dyvm_rows_markdown(s->readme, rows, n);
     int rc = finish(s, "batch", rows, n);
-    for (size_t i = 0; i < n; i++) dyvm_row_free(&rows[i]);
+    free_rows(rows, n);
     return rc;
+}
+
+/* roofline.dat: per variant, each stage's arithmetic intensity (full FLOPs / min bytes) and achieved rate */
+static int roofline(dyvm_suite_ctx *s, const dyvm_row *rows, size_t n)
+{
+    const dyvm_peaks *p = &s->peaks;
+    if (!p->measured) return fprintf(s->readme, "\n(roofline skipped: the peaks were not measured)\n"), 0;
+    FILE *dat = open_out(s, "roofline", "dat");
+    if (!dat) return -1;
+    for (size_t v = 0; v < n; v++) {
+        const dyvm_row *r = &rows[v];
+        fprintf(dat, "%s# %s: stage flop_per_byte achieved_gflops\n", v ? "\n\n" : "", dyvm_variant_name(r->c.opts.variant));
+        for (int st = 0; st < STAGE_COUNT; st++) {
+            const double fl = r->flops.full[st] * (double)r->c.batch, by = r->flops.bytes[st] * (double)r->c.batch;
+            if (fl > 0 && by > 0 && r->stage_ms[st] > 0)
+                fprintf(dat, "%s %.5g %.5g\n", dyvm_stage_name((dyvm_stage)st), fl / by, fl / (r->stage_ms[st] * 1e6));
+        }
+    }
+    fclose(dat);
+    fprintf(s->readme, "\nThe roofline: each stage's arithmetic intensity (full FLOPs over its minimum bytes) against "
+                       "the rate it reached, under the roofs measured in this run (sgemm %.1f, FMA %.1f GFLOP/s; exp "
+                       "%.3g/s; memory %.1f GB/s).\n",
+            p->sgemm_gflops, p->fma_gflops, p->exp_per_s, p->bandwidth_gbs);
+    char roofs[256];
+    snprintf(roofs, sizeof roofs, "sgemm=%.6g; fma=%.6g; expr=%.6g; bw=%.6g", p->sgemm_gflops, p->fma_gflops,
+             p->exp_per_s / 1e9, p->bandwidth_gbs);
+    return plot(s, "roofline", "roofline", "roofline", roofs);
 }
 
 static int suite_breakdown(dyvm_suite_ctx *s)
@@ -323,38 +463,51 @@ static int suite_breakdown(dyvm_suite_ctx *s)
     dyvm_config c;
     char err[CLI_ERR], block[32];
     dyvm_config_preset(big(s), &c, err, sizeof err);
-    snprintf(block, sizeof block, "ratio:%g", c.block_ratio);
+    snprintf(block, sizeof block, "keep:%g", c.block_ratio);
     for (int v = 0; v < 4; v++) {
         cases[v] = make_case(s, big(s), (dyvm_variant)v, block, 0, s->batch);
         cases[v].profile = true;
     }
     if (run_cases(s, "breakdown", cases, 4, rows)) return -1;
+    for (int v = 1; v < 4; v++) dyvm_row_speedup(&rows[v], &rows[0], "vim", &s->timing);
     FILE *dat = open_out(s, "breakdown", "dat");
-    if (!dat) return -1;
+    if (!dat) return free_rows(rows, 4), -1;
     fprintf(dat, "variant");
     for (int st = 0; st < STAGE_COUNT; st++) fprintf(dat, " %s", dyvm_stage_name((dyvm_stage)st));
     fprintf(dat, " total_ms\n");
-    fprintf(s->readme, "\n## breakdown: time per stage\n\n%s, batch %lld, official keep ratios; the mean time per "
-                       "forward spent in each stage, measured with a clock read around every op (the SSM branch "
-                       "times its conv, x_proj, dt_proj and scan phases itself).\n\n| stage |", big(s), (long long)s->batch);
-    for (int v = 0; v < 4; v++) fprintf(s->readme, " %s ms |", dyvm_variant_name((dyvm_variant)v));
+    fprintf(s->readme, "\n## breakdown: time per stage\n\n%s, batch %lld, official keep ratios (block `%s`); the mean time "
+                       "per forward spent in each stage, measured with a clock read around every op (the SSM branch "
+                       "times its conv, x_proj, dt_proj and scan phases itself), and in brackets the stage's floor at "
+                       "the measured roofs. %s| stage |",
+            big(s), (long long)s->batch, block, intervals_note);
+    for (int v = 0; v < 4; v++) fprintf(s->readme, " %s ms (floor) |", dyvm_variant_name((dyvm_variant)v));
     fprintf(s->readme, "\n|---|---:|---:|---:|---:|\n");
     for (int st = 0; st < STAGE_COUNT; st++) {
         fprintf(s->readme, "| %s |", dyvm_stage_name((dyvm_stage)st));
-        for (int v = 0; v < 4; v++) fprintf(s->readme, " %.3f |", rows[v].stage_ms[st]);
+        for (int v = 0; v < 4; v++) {
+            char fl[16];
+            fprintf(s->readme, " %.3f (%s) |", rows[v].stage_ms[st], num2(rows[v].stage_floor_ms[st], fl, sizeof fl));
+        }
         fprintf(s->readme, "\n");
     }
     fprintf(s->readme, "| **forward (median)** |");
     for (int v = 0; v < 4; v++) {
-        fprintf(s->readme, " %.3f |", rows[v].st.median);
+        char fl[16];
+        fprintf(s->readme, " %.3f (%s) |", rows[v].st.median, num2(rows[v].floor_ms, fl, sizeof fl));
         fprintf(dat, "%s", dyvm_variant_name((dyvm_variant)v));
         for (int st = 0; st < STAGE_COUNT; st++) fprintf(dat, " %.4f", rows[v].stage_ms[st]);
         fprintf(dat, " %.4f\n", rows[v].st.median);
     }
+    fprintf(s->readme, "\n| **speed-up over vim** | (baseline) |");
+    for (int v = 1; v < 4; v++) {
+        char sp[96];
+        fprintf(s->readme, " %s |", speedup_text(&rows[v], sp, sizeof sp));
+    }
     fprintf(s->readme, "\n");
     fclose(dat);
     int rc = finish(s, "breakdown", rows, 4);
-    for (int i = 0; i < 4; i++) dyvm_row_free(&rows[i]);
+    if (!rc) rc = roofline(s, rows, 4);
+    free_rows(rows, 4);
     return rc;
 }
 
@@ -366,4 +519,13 @@ int dyvm_run_suite(dyvm_suite_ctx *s, const char *name)
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
         if (!strcmp(name, suites[i].name)) return suites[i].fn(s);
     return cli_fail("unknown suite \"%s\" (expected paper, blocks, keep, batch, breakdown or all)", name), -1;
+}
+
+int dyvm_suite_models(const char *which, bool quick, const char *names[DYVM_MAX_PEAK_MODELS])
+{
+    int n = 0;
+    if (quick) names[n++] = "vim-t";
+    else if (!strcmp(which, "all") || !strcmp(which, "paper")) names[n++] = "vim-t", names[n++] = "vim-s", names[n++] = "vim-b";
+    else names[n++] = "vim-s";
+    return n;
 }

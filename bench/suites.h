@@ -1,6 +1,7 @@
-/* The named benchmark suites of `make bench` (paper, blocks, keep, batch, breakdown). Each writes
- * <suite>.csv, .json, .md, .dat and a gnuplot plot (.png, .svg) into the report folder and a section of
- * its README.md. */
+/* The named benchmark suites of `make bench` (paper, blocks, keep, batch, breakdown). Each times its
+ * configurations in interleaved rounds (timing.h), compares them with their baseline (speed-ups with 95 %
+ * intervals), puts each under its measured floor (peaks.h), and writes <suite>.csv, .json, .dat and gnuplot
+ * plots (.png, .svg) into the report folder and a section of its README.md. */
 #ifndef DYVM_SUITES_H
 #define DYVM_SUITES_H
 
@@ -8,6 +9,7 @@
 #include <stdio.h>
 
 #include "env.h"
+#include "peaks.h"
 #include "timing.h"
 
 typedef struct {
@@ -22,6 +24,8 @@ typedef struct {
     uint64_t input_seed, weights_seed;
     dyvm_env env;
     dyvm_timing timing;
+    dyvm_peaks peaks;     /* the backend's speed of light (measured unless --no-peaks) */
+    dyvm_peaks cpu_peaks; /* on a GPU run, the host CPU's, for the CPU rows of the blocks suite */
     FILE *readme;         /* the folder's README.md, each suite appends its section */
     int plot_failures;
 } dyvm_suite_ctx;
@@ -29,5 +33,7 @@ typedef struct {
 extern const char *const dyvm_suite_names[]; /* NULL-terminated */
 /* Runs one suite; returns 0, or -1 after printing one line on stderr. */
 int dyvm_run_suite(dyvm_suite_ctx *s, const char *name);
+/* The presets a suite selection times (for measuring their peaks up front); returns how many. */
+int dyvm_suite_models(const char *which, bool quick, const char *names[DYVM_MAX_PEAK_MODELS]);
 
 #endif

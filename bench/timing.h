@@ -1,6 +1,9 @@
-/* Timing one benchmark case: warm-up, then forwards timed with a monotonic clock until the stopping rule
- * (stats.h) says the samples have settled. Every row carries its statistics, its raw samples, the realized
- * policy and both FLOP conventions. */
+/* Timing benchmark cases in interleaved rounds: every configuration of a suite is timed once per round, in
+ * an order shuffled per round from a printed seed, so drift of the machine hits every configuration alike.
+ * Each round of a case: warm-up forwards, then forwards timed with a monotonic clock (or the backend's
+ * device timer) until the round's stopping rule (stats.h) holds. Every row carries its statistics, all its
+ * samples with the round each came from, the realized policy and both FLOP conventions, and, once the peaks
+ * are known, its floor and speed of light. */
 #ifndef DYVM_TIMING_H
 #define DYVM_TIMING_H
 
@@ -9,12 +12,15 @@
 
 #include "flops.h"
 #include "graph.h"
+#include "inference.h"
 #include "stats.h"
+
+#define DYVM_MAX_ROUNDS 16
 
 typedef struct {
     char model[64];
     dyvm_run_opts opts;      /* variant, block and token policy, token ratio */
-    char block_policy[32];   /* as given, e.g. ratio:0.8 */
+    char block_policy[32];   /* as given, e.g. keep:0.8 */
     int64_t batch;
     int threads;
     bool profile;            /* time per stage (breakdown suite) */
@@ -24,27 +30,48 @@ typedef struct {
     dyvm_case c;
     char backend[16];
     double token_ratio;      /* effective: the case's, else the model's; 1 without pruning */
-    dyvm_stats st;           /* milliseconds per forward */
-    double *samples_ms;
-    size_t n_samples;
-    const char *stop_reason;
+    dyvm_stats st;           /* milliseconds per forward, over every round */
+    double *samples_ms;      /* in round order: round_n[0] samples of round 0, then round 1, ... */
+    size_t n_samples, cap;
+    int rounds;
+    size_t round_n[DYVM_MAX_ROUNDS];
+    double round_median_ms[DYVM_MAX_ROUNDS];
+    bool rounds_disagree;    /* two rounds' median intervals do not overlap */
+    const char *stop_reason; /* of the last round */
     double images_per_s;     /* batch / median */
+    dyvm_interval ips_ci;    /* 95 % interval of images_per_s */
     dyvm_flops flops;        /* per image, for the realized policy */
+    bool have_flops;
     double gflops_paper_per_s, gflops_full_per_s;
     int64_t tokens[8];       /* tokens in the sequence after each pruning stage (first: before any) */
     int n_tokens;
-    double stage_ms[STAGE_COUNT]; /* mean per forward, when profiled */
+    double stage_ms[STAGE_COUNT];       /* mean per forward, when profiled */
+    double floor_ms, sol;               /* peaks.h; NAN when the peaks were not measured */
+    double stage_floor_ms[STAGE_COUNT];
+    bool have_speedup;                  /* set by the suite that compares this row with a baseline */
+    dyvm_interval speedup;              /* baseline median / this median, 95 % interval */
+    char speedup_vs[48];                /* the baseline, e.g. "vim" or "count:48" */
 } dyvm_row;
 
 typedef struct {
-    dyvm_stop_rule rule;
-    int warmup;          /* forwards before timing */
+    dyvm_stop_rule rule;     /* per round */
+    int warmup;              /* forwards before each round's timing, per configuration */
     double warmup_seconds;
+    int rounds;
+    uint64_t order_seed;     /* the shuffled order of each round */
+    size_t bootstrap_reps;
 } dyvm_timing;
 
-/* Times one case on a graph whose backend holds the case's model; images are host (B, C, H, W). */
-int dyvm_time_case(dyvm_graph *g, dyvm_backend *be, const float *images, const dyvm_case *c, const dyvm_timing *t,
-                   dyvm_row *row, char *err, size_t errlen);
+/* Times one round of a case on a graph whose backend holds the case's model; images are host (B, C, H, W).
+ * Appends the round's samples to the row (zeroed by the caller before the first round). */
+int dyvm_time_round(dyvm_graph *g, dyvm_backend *be, const float *images, const dyvm_case *c, const dyvm_timing *t,
+                    dyvm_row *row, char *err, size_t errlen);
+/* After the last round: statistics over every sample, per-round medians, throughput and its interval. */
+void dyvm_row_finish(dyvm_row *row, const dyvm_timing *t);
+/* The row's samples as a set split by rounds (for intervals). */
+dyvm_sample_set dyvm_row_samples(const dyvm_row *r);
+/* Sets row->speedup = median(base) / median(row) with its interval (paired by round when both have rounds). */
+void dyvm_row_speedup(dyvm_row *row, const dyvm_row *base, const char *vs, const dyvm_timing *t);
 void dyvm_row_free(dyvm_row *r);
 
 #endif

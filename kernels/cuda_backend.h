@@ -3,6 +3,7 @@
 #define DYVM_CUDA_BACKEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -15,6 +16,26 @@ int dyvm_cuda_available(char *why, size_t len);
 /* Copies the host weights to the device. tf32: cuBLAS may use TF32 tensor cores (otherwise strict
  * float32). NULL with err ("no CUDA device: ...") when it cannot. */
 dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, int tf32, char *err, size_t errlen);
+
+/* The device's measured peak rates ("speed of light"), for the harness's floor times (kernels/peaks.cu). */
+typedef struct {
+    int64_t rows, n_in, n_out;       /* in: a linear's shape, y (rows, n_out) = x (rows, n_in) . W^T */
+    double gflops_fp32, gflops_tf32; /* out: cuBLAS sgemm, strict FP32 and TF32 tensor cores, 1e9 FLOP/s */
+} dyvm_cuda_gemm_rate;
+typedef struct {
+    double exp_per_s;     /* expf evaluations per second (the accurate expf the scan kernel uses), whole device */
+    double bandwidth_gbs; /* device memory triad a[i] = b[i] + s*c[i], 12 bytes per element counted, 1e9 bytes/s */
+    size_t triad_bytes;   /* bytes of the three arrays */
+    double fma_gflops;    /* FP32 FMA throughput, 2 FLOPs per FMA, whole device (the elementwise roof) */
+} dyvm_cuda_rates;
+/* Measures cuBLAS sgemm at each given shape in strict FP32 (CUBLAS_DEFAULT_MATH) and with TF32 tensor cores
+ * (CUBLAS_TF32_TENSOR_OP_MATH), with the same call layout as the backend's linear
+ * (cublasSgemm(OP_T, OP_N, n_out, rows, n_in, ...)), filling gflops_fp32 / gflops_tf32 (2*rows*n_in*n_out FLOPs
+ * per call, best of a few timed batches, CUDA events); then the rates. Its own stream, handle and buffers;
+ * well under 1 s of device time. Returns 0, or -1 with one line in err (no device, out of memory, a CUDA
+ * error, a shape outside 1..INT_MAX), every output then zero. n_gemms may be 0 (gemms may then be NULL). */
+int dyvm_cuda_measure_peaks(dyvm_cuda_gemm_rate *gemms, int n_gemms, dyvm_cuda_rates *rates, char *err,
+                            size_t errlen);
 
 #ifdef __cplusplus
 }

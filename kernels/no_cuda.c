@@ -15,3 +15,11 @@ dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, int tf32, char *err, s
     dyvm_cuda_available(err, errlen);
     return NULL;
 }
+
+int dyvm_cuda_measure_peaks(dyvm_cuda_gemm_rate *gemms, int n_gemms, dyvm_cuda_rates *rates, char *err,
+                            size_t errlen)
+{
+    (void)gemms, (void)n_gemms, (void)rates;
+    dyvm_cuda_available(err, errlen);
+    return -1;
+}

@@ -56,6 +56,13 @@ int dyvm_parse_block_policy(const char *s, dyvm_block_policy *p, char *err, size
             snprintf(err, errlen, "block policy \"%s\": ratio must be a number in [0, 1]", s);
             return -1;
         }
+    } else if (!strncmp(s, "keep:", 5)) {
+        p->kind = BLOCK_KEEP;
+        p->ratio = strtod(s + 5, &end);
+        if (end == s + 5 || *end || !(p->ratio >= 0.0 && p->ratio <= 1.0)) {
+            snprintf(err, errlen, "block policy \"%s\": keep ratio must be a number in [0, 1]", s);
+            return -1;
+        }
     } else if (!strncmp(s, "count:", 6)) {
         p->kind = BLOCK_COUNT;
         p->count = strtoll(s + 6, &end, 10);
@@ -64,10 +71,32 @@ int dyvm_parse_block_policy(const char *s, dyvm_block_policy *p, char *err, size
             return -1;
         }
     } else {
-        snprintf(err, errlen, "unknown block policy \"%s\" (expected learned, all, none, ratio:R or count:K)", s);
+        snprintf(err, errlen, "unknown block policy \"%s\" (expected learned, all, none, ratio:R, keep:R or count:K)", s);
         return -1;
     }
     return 0;
+}
+
+int64_t dyvm_block_keep_count(double ratio, int64_t depth) { return (int64_t)llround(ratio * (double)(2 * depth)); }
+
+/* keep:R: image b runs exactly K = round(R * 2 * depth) of the 2 * depth branches, spread evenly over the
+ * layers as count:K does, but from a seeded offset o in [0, depth) and a seeded first direction per image:
+ * layer l runs floor(((l+1)K + o) / depth) - floor((lK + o) / depth) branches (0, 1 or 2; they add up to
+ * exactly K), and the layers that run one alternate between the directions. Integers only: exact. */
+static void keep_runs(const dyvm_block_policy *p, int64_t depth, int64_t b, int64_t layer, int run[2])
+{
+    const int64_t K = dyvm_block_keep_count(p->ratio, depth);
+    const int64_t o = (int64_t)(dyvm_hash_uniform(p->seed, (uint64_t)b, UINT64_C(0x6b656570), 0) * (double)depth) % depth;
+    const int64_t phase = dyvm_hash_uniform(p->seed, (uint64_t)b, UINT64_C(0x6b656570), 1) < 0.5;
+    int64_t singles = phase;
+    for (int64_t l = 0; l <= layer; l++) {
+        const int64_t c = ((l + 1) * K + o) / depth - (l * K + o) / depth;
+        if (l == layer) {
+            run[0] = c == 2 || (c == 1 && singles % 2 == 0);
+            run[1] = c == 2 || (c == 1 && singles % 2 == 1);
+        }
+        singles += c == 1;
+    }
 }
 
 void dyvm_block_policy_fixed(const dyvm_block_policy *p, int64_t depth, int64_t b, int64_t layer, int run[2])
@@ -79,6 +108,7 @@ void dyvm_block_policy_fixed(const dyvm_block_policy *p, int64_t depth, int64_t 
     case BLOCK_RATIO:
         for (int d = 0; d < 2; d++) run[d] = dyvm_hash_uniform(p->seed, (uint64_t)b, (uint64_t)layer, (uint64_t)d) < p->ratio;
         break;
+    case BLOCK_KEEP: keep_runs(p, depth, b, layer, run); break;
     case BLOCK_COUNT: {
         /* K of the 2*depth branches, spread evenly: layer l runs floor((l+1)K/depth) - floor(lK/depth) of them
            (0, 1 or 2); layers that run one alternate between forward and backward. */
@@ -184,7 +214,7 @@ static int check_opts(const dyvm_backend *be, const dyvm_run_opts *o, int64_t B,
     if (selects) {
         if (o->block.kind == BLOCK_LEARNED && !w->has_block_heads) {
             snprintf(err, errlen, "variant %s with the learned block policy needs layers.*.mixer.block_head.* weights "
-                     "(use --block-policy all|none|ratio:R|count:K)", dyvm_variant_name(o->variant));
+                     "(use --block-policy all|none|ratio:R|keep:R|count:K)", dyvm_variant_name(o->variant));
             return -1;
         }
         if (o->block.kind == BLOCK_COUNT && o->block.count > 2 * w->cfg.depth) {

@@ -13,14 +13,14 @@
 #include "backend.h"
 
 typedef enum { VARIANT_VIM, VARIANT_TOKEN, VARIANT_BLOCK, VARIANT_DYVM } dyvm_variant;
-typedef enum { BLOCK_LEARNED, BLOCK_ALL, BLOCK_NONE, BLOCK_RATIO, BLOCK_COUNT } dyvm_block_kind;
+typedef enum { BLOCK_LEARNED, BLOCK_ALL, BLOCK_NONE, BLOCK_RATIO, BLOCK_COUNT, BLOCK_KEEP } dyvm_block_kind;
 typedef enum { TOKEN_LEARNED, TOKEN_EVEN } dyvm_token_kind;
 
 typedef struct {
     dyvm_block_kind kind;
-    double ratio;  /* ratio:R */
+    double ratio;  /* ratio:R and keep:R */
     int64_t count; /* count:K */
-    uint64_t seed; /* ratio:R draws from this seed */
+    uint64_t seed; /* ratio:R and keep:R draw from this seed */
 } dyvm_block_policy;
 
 typedef struct {
@@ -61,6 +61,8 @@ int dyvm_parse_block_policy(const char *s, dyvm_block_policy *p, char *err, size
 int dyvm_parse_token_policy(const char *s, dyvm_token_kind *t);
 bool dyvm_variant_prunes(dyvm_variant v);
 bool dyvm_variant_selects(dyvm_variant v);
+/* Branches of 2*depth that keep:R runs in every image: round(R * 2 * depth), halves away from zero. */
+int64_t dyvm_block_keep_count(double ratio, int64_t depth);
 /* Which of layer i's branches run under a non-learned policy, for image b. */
 void dyvm_block_policy_fixed(const dyvm_block_policy *p, int64_t depth, int64_t b, int64_t layer, int run[2]);
 

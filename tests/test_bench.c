@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "peaks.h"
 #include "plot.h"
 #include "report.h"
 #include "stats.h"
@@ -54,7 +55,11 @@ static dyvm_row fake_row(double *samples, size_t n, dyvm_variant v)
     r.c.opts.variant = v;
     r.c.batch = 2, r.c.threads = 2, r.token_ratio = 0.7;
     r.samples_ms = samples, r.n_samples = n;
+    r.rounds = 2, r.round_n[0] = n - 1, r.round_n[1] = 1; /* two rounds */
+    r.round_median_ms[0] = dyvm_median(samples, n - 1), r.round_median_ms[1] = samples[n - 1];
     r.st = dyvm_stats_of(samples, n);
+    r.ips_ci = (dyvm_interval){2 / (r.st.median / 1e3), 150, 190};
+    r.floor_ms = NAN, r.sol = NAN;
     r.stop_reason = "cv below target";
     r.images_per_s = 2 / (r.st.median / 1e3);
     r.flops.paper_total = 3239385331.2, r.flops.full_total = 6.75e9, r.flops.block_ratio = 0.8;
@@ -66,6 +71,9 @@ static void writers(void)
 {
     double s1[] = {10, 11, 12}, s2[] = {20, 21};
     dyvm_row rows[2] = {fake_row(s1, 3, VARIANT_DYVM), fake_row(s2, 2, VARIANT_VIM)};
+    rows[0].have_speedup = true, rows[0].speedup = (dyvm_interval){1.9, 1.8, 2.0};
+    snprintf(rows[0].speedup_vs, sizeof rows[0].speedup_vs, "vim");
+    rows[0].floor_ms = 5.5, rows[0].sol = 0.5;
     dyvm_env env;
     dyvm_env_collect(&env, "cpu", NULL);
     check(env.cores > 0 && env.cpu[0] && env.blas[0] && env.commit[0] && env.date[0], "environment block: %s, %d cores, %s",
@@ -89,6 +97,23 @@ static void writers(void)
          !strcmp(cJSON_GetObjectItemCaseSensitive(r0, "block_policy")->valuestring, "ratio:0.8") &&
          !strcmp(cJSON_GetObjectItemCaseSensitive(res->child->next, "block_policy")->valuestring, "none");
     check(ok, "JSON: schema dyvm-bench/1, environment, every stable row key, raw samples, values round-trip");
+    const cJSON *r1 = r0 ? r0->next : NULL;
+    const cJSON *rm = cJSON_GetObjectItemCaseSensitive(r0, "round_medians_ms"), *rs = cJSON_GetObjectItemCaseSensitive(r0, "round_samples");
+    check(cJSON_GetArraySize(rm) == 2 && cJSON_GetArrayItem(rm, 0)->valuedouble == 10.5 &&
+          cJSON_GetArrayItem(rm, 1)->valuedouble == 12 && cJSON_GetArrayItem(rs, 0)->valuedouble == 2 &&
+          cJSON_GetArrayItem(rs, 1)->valuedouble == 1 && cJSON_GetObjectItemCaseSensitive(r0, "rounds")->valuedouble == 2,
+          "JSON: rounds, round_medians_ms and round_samples");
+    check(cJSON_GetObjectItemCaseSensitive(r0, "speedup")->valuedouble == 1.9 &&
+          cJSON_GetObjectItemCaseSensitive(r0, "speedup_ci_low")->valuedouble == 1.8 &&
+          cJSON_GetObjectItemCaseSensitive(r0, "speedup_ci_high")->valuedouble == 2.0 &&
+          !strcmp(cJSON_GetObjectItemCaseSensitive(r0, "speedup_vs")->valuestring, "vim") &&
+          cJSON_GetObjectItemCaseSensitive(r0, "floor_ms")->valuedouble == 5.5 &&
+          cJSON_GetObjectItemCaseSensitive(r0, "sol")->valuedouble == 0.5 &&
+          cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r1, "speedup")) &&
+          cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r1, "speedup_ci_low")) &&
+          cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r1, "floor_ms")) &&
+          cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r1, "sol")),
+          "JSON: speedup with its interval, floor_ms and sol where they apply, null where not");
     free(txt);
     cJSON_Delete(j), cJSON_Delete(back);
     /* CSV: a header and one line per row, the same number of fields on each */
@@ -111,9 +136,76 @@ static void writers(void)
     fclose(f);
     lines = 0;
     for (char *p = buf; *p; p++) lines += *p == '\n';
-    check(lines == 4 && strstr(buf, "| vim_t_test | dyvm | ratio:0.8 |") && strstr(buf, "197→138"),
-          "Markdown: header, rule and 2 rows");
+    check(lines == 4 && strstr(buf, "| vim_t_test | dyvm | ratio:0.8 |") && strstr(buf, "197→138") &&
+          strstr(buf, "1.90× [1.80, 2.00]") && strstr(buf, "(baseline)") && strstr(buf, "| 5.50 | 0.50 |"),
+          "Markdown: header, rule and 2 rows, the speed-up with its interval, floor and sol");
     free(buf);
+}
+
+/* The floor: max(compute, memory) per stage from the measured roofs, by hand on made-up work and roofs. */
+static void floor_model(void)
+{
+    static dyvm_peaks p;
+    memset(&p, 0, sizeof p);
+    p.measured = true, p.sgemm_gflops = 100, p.fma_gflops = 50, p.exp_per_s = 1e9, p.bandwidth_gbs = 10;
+    p.n_gemm = 1, p.gemm[0] = (dyvm_gemm_peak){.model = "m", .stage = STAGE_IN_PROJ, .gflops = 40};
+    dyvm_flops f;
+    memset(&f, 0, sizeof f);
+    f.macs[STAGE_IN_PROJ] = 2e9;   /* 4 GFLOP at this shape's 40 GFLOP/s: 100 ms; 1 MB at 10 GB/s: 0.1 ms */
+    f.bytes[STAGE_IN_PROJ] = 0.5e6; /* per image, batch 2 */
+    f.macs[STAGE_SCAN] = 1e9, f.elem[STAGE_SCAN] = 1e9, f.transc[STAGE_SCAN] = 1e8; /* (2+1) G / 50 G + 0.1 s = 160 ms */
+    f.bytes[STAGE_GATHER] = 1e9;   /* data movement only: 2 GB at 10 GB/s = 200 ms */
+    double st[STAGE_COUNT];
+    const double total = dyvm_floor_ms(&p, "m", &f, 2, st);
+    check(fabs(st[STAGE_IN_PROJ] - 100) < 1e-9 && fabs(st[STAGE_SCAN] - 160) < 1e-9 && fabs(st[STAGE_GATHER] - 200) < 1e-9 &&
+          st[STAGE_HEAD] == 0 && fabs(total - 460) < 1e-9,
+          "floor: GEMM stage at its shape's roof, vector stage at FMA + exp roofs, data movement at the bandwidth "
+          "(%.1f + %.1f + %.1f = %.1f ms)", st[STAGE_IN_PROJ], st[STAGE_SCAN], st[STAGE_GATHER], total);
+    check(fabs(dyvm_stage_gemm_roof(&p, "other", STAGE_IN_PROJ) - 100) < 1e-12,
+          "a model without measured shapes falls back to the best sgemm rate");
+    p.measured = false;
+    check(isnan(dyvm_floor_ms(&p, "m", &f, 2, NULL)), "no peaks: no floor (NAN, written as null)");
+}
+
+/* Rounds on a real graph (the tiny preset): each round appends its samples; the row keeps them by round. */
+static void rounds(void)
+{
+    dyvm_weights w;
+    dyvm_config c;
+    char err[512];
+    if (dyvm_config_preset("tiny", &c, err, sizeof err) || dyvm_weights_init(&w, &c, 1, err, sizeof err))
+        return (void)check(0, "tiny preset: %s", err);
+    dyvm_backend *be = dyvm_cpu_backend(&w);
+    dyvm_graph *g = dyvm_graph_new(be, 2, err, sizeof err);
+    float *x = calloc((size_t)(2 * c.channels * c.img * c.img), sizeof *x);
+    dyvm_case cs = {.batch = 2, .threads = 1};
+    snprintf(cs.model, sizeof cs.model, "tiny");
+    snprintf(cs.block_policy, sizeof cs.block_policy, "keep:0.5");
+    cs.opts.variant = VARIANT_BLOCK, cs.opts.token = TOKEN_EVEN;
+    dyvm_parse_block_policy("keep:0.5", &cs.opts.block, err, sizeof err);
+    dyvm_timing t = {.warmup = 1, .rounds = 3, .bootstrap_reps = 200};
+    t.rule = (dyvm_stop_rule){.min_samples = 4, .max_seconds = 60, .target_cv = 1e300, .window = 2, .max_samples = 100};
+    dyvm_row row;
+    memset(&row, 0, sizeof row);
+    int rc = 0;
+    for (int r = 0; r < t.rounds && !rc; r++) rc = dyvm_time_round(g, be, x, &cs, &t, &row, err, sizeof err);
+    dyvm_row_finish(&row, &t);
+    size_t sum = 0;
+    int med_ok = 1;
+    for (int r = 0; r < row.rounds; r++) {
+        med_ok &= row.round_median_ms[r] == dyvm_median(row.samples_ms + sum, row.round_n[r]);
+        sum += row.round_n[r];
+    }
+    check(!rc && row.rounds == 3 && sum == row.n_samples && row.n_samples == 12 && med_ok,
+          "3 rounds of 4 samples: %zu samples kept by round, each round's median", row.n_samples);
+    check(row.have_flops && fabs(row.flops.block_ratio - (double)dyvm_block_keep_count(0.5, c.depth) / (2.0 * (double)c.depth)) < 1e-12 &&
+          row.ips_ci.lo <= row.images_per_s && row.images_per_s <= row.ips_ci.hi,
+          "the row has its realized policy (keep ratio %.3f) and a throughput interval around its median", row.flops.block_ratio);
+    dyvm_row_free(&row);
+    free(x);
+    dyvm_graph_free(g);
+    be->destroy(be);
+    dyvm_weights_free(&w);
 }
 
 static void plots(void)
@@ -147,6 +239,8 @@ int main(void)
     statistics();
     stop_rule();
     writers();
+    floor_model();
+    rounds();
     plots();
     return check_summary();
 }

@@ -3,7 +3,8 @@
  * poisoned with NaN before the op and a guard region after it checked afterwards; then every variant end
  * to end: on the golden cases with the learned policies (their margins make every decision clear, so
  * decisions must be identical), and on the presets with forced policies (identical decisions by
- * construction). Without a device every check is SKIPPED with the reason. */
+ * construction); and the measured device peaks (kernels/peaks.cu) finite and positive. Without a device
+ * every check is SKIPPED with the reason. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -296,6 +297,37 @@ static void run_model(const char *name, const dyvm_weights *w, int64_t B, bool l
     cpu->destroy(cpu);
 }
 
+static bool finite_positive(double v) { return isfinite(v) && v > 0.0; }
+
+/* the measured peaks (kernels/peaks.cu): every rate finite and positive, never a speed threshold */
+static void peaks(void)
+{
+    char err[512];
+    dyvm_cuda_gemm_rate g[2] = {{197, 384, 1536, 0, 0}, {25216, 384, 1536, 0, 0}};
+    dyvm_cuda_rates r;
+    int rc = dyvm_cuda_measure_peaks(g, 2, &r, err, sizeof err);
+    if (!check(rc == 0, "peaks: dyvm_cuda_measure_peaks on 2 shapes returns 0%s%s", rc ? ": " : "", rc ? err : ""))
+        return;
+    for (int i = 0; i < 2; i++) {
+        printf("# peaks: sgemm rows %lld n_in %lld n_out %lld: %.1f GFLOP/s FP32, %.1f GFLOP/s TF32\n",
+               (long long)g[i].rows, (long long)g[i].n_in, (long long)g[i].n_out, g[i].gflops_fp32, g[i].gflops_tf32);
+        check(finite_positive(g[i].gflops_fp32) && finite_positive(g[i].gflops_tf32),
+              "peaks: sgemm %lld x %lld x %lld GFLOP/s finite and positive (FP32 %g, TF32 %g)", (long long)g[i].rows,
+              (long long)g[i].n_in, (long long)g[i].n_out, g[i].gflops_fp32, g[i].gflops_tf32);
+    }
+    printf("# peaks: %.4g expf/s, %.1f GFLOP/s FMA, triad %.1f GB/s over %.0f MiB\n", r.exp_per_s, r.fma_gflops,
+           r.bandwidth_gbs, (double)r.triad_bytes / (1 << 20));
+    check(finite_positive(r.exp_per_s) && finite_positive(r.fma_gflops) && finite_positive(r.bandwidth_gbs) &&
+              r.triad_bytes > 0,
+          "peaks: expf/s, FMA GFLOP/s, triad GB/s finite and positive, triad bytes > 0 (%g, %g, %g, %zu)",
+          r.exp_per_s, r.fma_gflops, r.bandwidth_gbs, r.triad_bytes);
+    dyvm_cuda_rates r0;
+    rc = dyvm_cuda_measure_peaks(NULL, 0, &r0, err, sizeof err);
+    check(rc == 0 && finite_positive(r0.exp_per_s) && finite_positive(r0.fma_gflops) &&
+              finite_positive(r0.bandwidth_gbs) && r0.triad_bytes > 0,
+          "peaks: no GEMM shapes (n_gemms 0) still measures the rates%s%s", rc ? ": " : "", rc ? err : "");
+}
+
 int main(void)
 {
     char why[256];
@@ -304,8 +336,10 @@ int main(void)
                    "predictor_scores, top_k, gather, combine_out_proj, head): %s", why);
         check_skip("CUDA variants end to end vs the CPU reference (golden cases with learned policies, presets with "
                    "forced ones): %s", why);
+        check_skip("CUDA measured peaks (cuBLAS FP32/TF32 sgemm, expf, FMA, memory triad): %s", why);
         return check_summary();
     }
+    peaks();
     const char *golden = getenv("GOLDEN") ? getenv("GOLDEN") : "../shared/golden";
     const char *cases[] = {"tiny", "small", "vim-t"};
     char path[1024], err[512];

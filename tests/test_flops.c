@@ -85,21 +85,26 @@ static void executed_equals_counted(uint64_t seed, int trials)
         const int64_t B = pick(&g, 1, 3);
         dyvm_run_opts o = {.variant = (dyvm_variant)pick(&g, 0, 3), .token = pick(&g, 0, 1) ? TOKEN_EVEN : TOKEN_LEARNED};
         if (c.n_prune == 0 && dyvm_variant_prunes(o.variant)) o.variant = VARIANT_VIM;
-        const char *policies[] = {"learned", "all", "none", "ratio:0.6", "count:3"};
-        const char *policy = policies[pick(&g, 0, 4)];
+        const char *policies[] = {"learned", "all", "none", "ratio:0.6", "count:3", "keep:0.5"};
+        const char *policy = policies[pick(&g, 0, 5)];
         o.block.seed = seed;
         dyvm_parse_block_policy(policy, &o.block, err, sizeof err);
         if (o.block.kind == BLOCK_COUNT) o.block.count = pick(&g, 0, 2 * c.depth);
+        if (o.block.kind == BLOCK_KEEP) o.block.ratio = dyvm_rng_uniform(&g);
         float *x = malloc(sizeof(float) * (size_t)(B * c.channels * c.img * c.img));
         for (int64_t i = 0; i < B * c.channels * c.img * c.img; i++) x[i] = (float)dyvm_rng_normal(&g);
         dyvm_backend *be = dyvm_cpu_backend(&w);
         dyvm_graph *gr = dyvm_graph_new(be, B, err, sizeof err);
         dyvm_result res;
         char what[200];
-        snprintf(what, sizeof what, "%s D %lld depth %lld N %lld K %lld img %lld/%lld stages %d B %lld %s block %s%s token %s",
+        char pol[48];
+        if (o.block.kind == BLOCK_COUNT) snprintf(pol, sizeof pol, "count:%lld", (long long)o.block.count);
+        else if (o.block.kind == BLOCK_KEEP) snprintf(pol, sizeof pol, "keep:%.4f", o.block.ratio);
+        else snprintf(pol, sizeof pol, "%s", policy);
+        snprintf(what, sizeof what, "%s D %lld depth %lld N %lld K %lld img %lld/%lld stages %d B %lld %s block %s token %s",
                  c.name, (long long)c.D, (long long)c.depth, (long long)c.N, (long long)c.K, (long long)c.img,
-                 (long long)c.patch, c.n_prune, (long long)B, dyvm_variant_name(o.variant), policy,
-                 o.block.kind == BLOCK_COUNT ? "" : "", o.token == TOKEN_EVEN ? "even" : "learned");
+                 (long long)c.patch, c.n_prune, (long long)B, dyvm_variant_name(o.variant), pol,
+                 o.token == TOKEN_EVEN ? "even" : "learned");
         if (dyvm_forward(gr, x, B, &o, &res, err, sizeof err)) {
             check(0, "%s: %s", what, err);
         } else {
@@ -122,7 +127,7 @@ static void executed_equals_counted(uint64_t seed, int trials)
                 check(1, "%s: every stage's executed work == the model (full %.0f FLOPs/image)", what, f.full_total);
             /* without a run, a policy that is not drawn gives the same prediction */
             if (!dyvm_variant_selects(o.variant) || o.block.kind == BLOCK_ALL || o.block.kind == BLOCK_NONE ||
-                o.block.kind == BLOCK_COUNT) {
+                o.block.kind == BLOCK_COUNT || o.block.kind == BLOCK_KEEP) {
                 dyvm_realized p;
                 dyvm_flops fp;
                 if (!dyvm_realized_from_policy(&c, o.variant, B, &o.block, o.token, 0, &p, err, sizeof err)) {

@@ -128,9 +128,52 @@ static void policies(const dyvm_weights *w)
     }
     check(ok, "count:K runs exactly K of %lld branches, directions within 1 of each other, K = 0..%lld", (long long)(2 * depth),
           (long long)(2 * depth));
+    /* keep:R runs exactly round(R * 2 * depth) branches in every image, spread evenly over the layers (any w
+       consecutive layers run within 1 of w * K / depth of them) and over both directions, placed per image */
+    int keep_ok = 1, spread_ok = 1, dirs_ok = 1;
+    for (int i = 0; i <= 20; i++) {
+        dyvm_block_policy p = {.kind = BLOCK_KEEP, .ratio = i / 20.0, .seed = SEED};
+        const int64_t K = dyvm_block_keep_count(p.ratio, depth), T = 2 * depth;
+        for (int64_t b = 0; b < 7; b++) {
+            int64_t n = 0, dir[2] = {0, 0}, per_layer[DYVM_MAX_DEPTH];
+            for (int64_t l = 0; l < depth; l++) {
+                int r[2];
+                dyvm_block_policy_fixed(&p, depth, b, l, r);
+                per_layer[l] = r[0] + r[1], n += r[0] + r[1], dir[0] += r[0], dir[1] += r[1];
+            }
+            keep_ok &= n == K;
+            for (int64_t l = 0; l < depth; l++)
+                for (int64_t win = 1; l + win <= depth; win++) {
+                    int64_t in = 0;
+                    for (int64_t j = l; j < l + win; j++) in += per_layer[j];
+                    spread_ok &= fabs((double)in - (double)(win * K) / (double)depth) < 1.0;
+                }
+            if (K >= 2 && K < T) dirs_ok &= dir[0] > 0 && dir[1] > 0 && llabs(dir[0] - dir[1]) <= 1;
+        }
+    }
+    check(keep_ok, "keep:R runs exactly round(R*%lld) branches per image, R = 0, 0.05, .., 1, 7 images", (long long)(2 * depth));
+    check(spread_ok, "keep:R spreads them evenly: any w consecutive layers run within 1 of w*K/depth");
+    check(dirs_ok, "keep:R runs both directions, within 1 of each other");
+    check(dyvm_block_keep_count(0.8, 24) == 38 && dyvm_block_keep_count(0.7, 24) == 34, "keep:0.8 on 24 layers is 38 "
+          "branches, keep:0.7 is 34");
     char spec[32];
-    snprintf(spec, sizeof spec, "count:%lld", (long long)(depth / 2));
+    snprintf(spec, sizeof spec, "keep:0.6");
     dyvm_result r;
+    if (!run(g, x, B, VARIANT_BLOCK, spec, TOKEN_LEARNED, 0, &r)) {
+        const int64_t K = dyvm_block_keep_count(0.6, depth);
+        int each = 1, differ = 0;
+        for (int64_t b = 0; b < B; b++) {
+            double n = 0;
+            for (int64_t i = 0; i < 2 * depth; i++) n += r.block_policy[b * 2 * depth + i];
+            each &= n == (double)K;
+            differ |= b && memcmp(r.block_policy + b * 2 * depth, r.block_policy, sizeof(float) * (size_t)(2 * depth));
+        }
+        check(each && r.branches_run == B * K, "forward with keep:0.6 runs %lld branches in every image (block_policy)",
+              (long long)K);
+        check(differ, "keep:0.6 places the branches per image (seeded): the images' patterns differ");
+        dyvm_result_free(&r);
+    }
+    snprintf(spec, sizeof spec, "count:%lld", (long long)(depth / 2));
     if (!run(g, x, B, VARIANT_BLOCK, spec, TOKEN_LEARNED, 0, &r)) {
         check(r.branches_run == B * (depth / 2), "forward with %s runs %lld branches (%lld)", spec, (long long)(B * (depth / 2)),
               (long long)r.branches_run);

@@ -1,0 +1,335 @@
+#include "peaks.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "cpu_ops.h"
+#include "cuda_backend.h"
+#include "vmath.h"
+
+/* Each measurement repeats its kernel in batches of at least this long and keeps the best batch. */
+#define BATCH_MS 6.0
+#define BEST_OF 3
+
+/* The GEMM shapes of one model at batch B, one per stage that runs products (rows, n_in, n_out). */
+static int model_shapes(const dyvm_config *c, const char *model, int64_t B, dyvm_gemm_peak *out)
+{
+    const int64_t L = c->M + 1;
+    const struct { dyvm_stage s; int64_t rows, n_in, n_out; } sh[] = {
+        {STAGE_EMBED, B * c->M, c->channels * c->patch * c->patch, c->D},
+        {STAGE_IN_PROJ, B * L, c->D, 2 * c->E},
+        {STAGE_X_PROJ, B * L, c->E, c->R + 2 * c->N},
+        {STAGE_DT_PROJ, B * L, c->R, c->E},
+        {STAGE_OUT_PROJ, B * L, c->E, c->D},
+        {STAGE_PREDICTOR, B * c->M, c->D, c->D},
+        {STAGE_HEAD, B, c->D, c->classes},
+    };
+    const int n = (int)(sizeof sh / sizeof sh[0]);
+    for (int i = 0; i < n; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        snprintf(out[i].model, sizeof out[i].model, "%s", model);
+        out[i].stage = sh[i].s, out[i].rows = sh[i].rows, out[i].n_in = sh[i].n_in, out[i].n_out = sh[i].n_out;
+    }
+    return n;
+}
+
+/* ---- the CPU ---- */
+
+typedef enum { GEMM_TILED, GEMM_BLAS } gemm_way;
+
+static void run_gemm(gemm_way way, const float *x, const float *W, float *y, const dyvm_gemm_peak *g)
+{
+    if (way == GEMM_TILED) cpu_gemm_xwt(x, g->n_in, W, g->n_in, y, g->n_out, g->rows, g->n_in, g->n_out);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)g->rows, (blasint)g->n_out, (blasint)g->n_in, 1.0f,
+                    x, (blasint)g->n_in, W, (blasint)g->n_in, 0.0f, y, (blasint)g->n_out);
+}
+
+/* Best GFLOP/s of one way of computing the product g over BEST_OF batches of calls. */
+static double time_gemm(gemm_way way, const float *x, const float *W, float *y, const dyvm_gemm_peak *g)
+{
+    const double flops = 2.0 * (double)g->rows * (double)g->n_in * (double)g->n_out;
+    run_gemm(way, x, W, y, g); /* warm-up: packing buffers, thread pool */
+    double best = 0;
+    int calls = 1;
+    for (int b = 0; b < BEST_OF; b++) {
+        double t0 = dyvm_now_ms(), ms;
+        for (int i = 0; i < calls; i++) run_gemm(way, x, W, y, g);
+        ms = dyvm_now_ms() - t0;
+        if (ms < BATCH_MS && b == 0) { /* too short to time well: size the batches and start again */
+            calls = (int)ceil(calls * BATCH_MS / (ms > 1e-3 ? ms : 1e-3));
+            b = -1;
+            continue;
+        }
+        const double rate = flops * calls / (ms * 1e6);
+        best = rate > best ? rate : best;
+    }
+    return best;
+}
+
+static int cpu_gemms(dyvm_peaks *p, char *err, size_t errlen)
+{
+    size_t nx = 0, nw = 0, ny = 0;
+    for (int i = 0; i < p->n_gemm; i++) {
+        const dyvm_gemm_peak *g = &p->gemm[i];
+        nx = (size_t)(g->rows * g->n_in) > nx ? (size_t)(g->rows * g->n_in) : nx;
+        nw = (size_t)(g->n_out * g->n_in) > nw ? (size_t)(g->n_out * g->n_in) : nw;
+        ny = (size_t)(g->rows * g->n_out) > ny ? (size_t)(g->rows * g->n_out) : ny;
+    }
+    float *x = malloc(nx * sizeof *x), *W = malloc(nw * sizeof *W), *y = malloc(ny * sizeof *y);
+    if (!x || !W || !y) {
+        free(x), free(W), free(y);
+        return snprintf(err, errlen, "out of memory measuring the sgemm rate"), -1;
+    }
+    for (size_t i = 0; i < nx; i++) x[i] = (float)(i % 13) * 0.01f;
+    for (size_t i = 0; i < nw; i++) W[i] = (float)(i % 7) * 0.01f;
+    for (int i = 0; i < p->n_gemm; i++) {
+        dyvm_gemm_peak *g = &p->gemm[i];
+        g->gflops_tiled = time_gemm(GEMM_TILED, x, W, y, g);
+        g->gflops_blas = time_gemm(GEMM_BLAS, x, W, y, g);
+        g->gflops = g->gflops_tiled > g->gflops_blas ? g->gflops_tiled : g->gflops_blas;
+    }
+    free(x), free(W), free(y);
+    return 0;
+}
+
+/* exps per second of the scan's own vector exp, every thread on its own buffer in L1 */
+static double cpu_exp_rate(void)
+{
+    enum { N = 2048 };
+    double best = 0;
+    for (int b = 0; b < BEST_OF; b++) {
+        int64_t reps = 400, total = 0;
+        const double t0 = dyvm_now_ms();
+#pragma omp parallel reduction(+ : total)
+        {
+            float in[N] __attribute__((aligned(32))), out[N] __attribute__((aligned(32)));
+            for (int i = 0; i < N; i++) in[i] = -1.0f + (float)(i + omp_get_thread_num()) / N; /* exp stays finite */
+            for (int64_t r = 0; r < reps; r++) {
+                for (int i = 0; i < N; i += 8) v8_store(out + i, v8_exp(v8_load(in + i)));
+                in[r % N] = out[(r * 7) % N] - 1.0f; /* the next pass depends on this one: nothing to hoist */
+            }
+            total += reps * N;
+        }
+        const double ms = dyvm_now_ms() - t0, rate = (double)total / (ms * 1e-3);
+        best = rate > best ? rate : best;
+    }
+    return best;
+}
+
+/* FP32 FMA rate: independent eight-wide chains per thread (enough to cover the FMA latency), 2 FLOPs each */
+static double cpu_fma_rate(void)
+{
+    enum { CHAINS = 12 };
+    double best = 0;
+    for (int b = 0; b < BEST_OF; b++) {
+        const int64_t iters = 2000000;
+        double flops = 0;
+        const double t0 = dyvm_now_ms();
+#pragma omp parallel reduction(+ : flops)
+        {
+            v8f acc[CHAINS];
+            const v8f a = v8_set1(0.999999f), c = v8_set1(1e-7f * (float)(omp_get_thread_num() + 1));
+            for (int k = 0; k < CHAINS; k++) acc[k] = v8_set1((float)k);
+            for (int64_t i = 0; i < iters; i++) {
+#pragma GCC unroll 12 /* the chains in registers, not in memory */
+                for (int k = 0; k < CHAINS; k++) acc[k] = acc[k] * a + c;
+            }
+            float sink = 0;
+            for (int k = 0; k < CHAINS; k++) sink += acc[k][0];
+            if (sink == 12345.678f) fprintf(stderr, "%g\n", sink); /* keeps the chains alive */
+            flops += 2.0 * 8 * CHAINS * (double)iters;
+        }
+        const double ms = dyvm_now_ms() - t0, rate = flops / (ms * 1e6);
+        best = rate > best ? rate : best;
+    }
+    return best;
+}
+
+/* Bytes of the last-level cache: the kernel's cache topology (sysfs) first, since glibc's sysconf reports the
+ * host's whole L3 on some VMs (256 MiB on the development VM, whose L3 is 32 MiB); 32 MiB when neither says. */
+static size_t llc_bytes(void)
+{
+    for (int idx = 3; idx >= 2; idx--) {
+        char path[96];
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", idx);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        unsigned long long v = 0;
+        char unit = 0;
+        const int got = fscanf(f, "%llu%c", &v, &unit);
+        fclose(f);
+        if (got >= 1 && v > 0) return (size_t)(v << (unit == 'K' ? 10 : unit == 'M' ? 20 : 0));
+    }
+    const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    return l3 > 0 ? (size_t)l3 : (size_t)32 << 20;
+}
+
+/* triad a = b + s * c over arrays of 4x the last-level cache each (64 to 512 MiB), best of 5 passes */
+static double cpu_triad(double *mib)
+{
+    size_t bytes = 4 * llc_bytes();
+    bytes = bytes < ((size_t)64 << 20) ? (size_t)64 << 20 : bytes > ((size_t)512 << 20) ? (size_t)512 << 20 : bytes;
+    const size_t n = bytes / sizeof(float);
+    float *a = malloc(bytes), *bb = malloc(bytes), *c = malloc(bytes);
+    double best = 0;
+    if (a && bb && c) {
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++) a[i] = 0, bb[i] = 1, c[i] = 2; /* first touch by the thread that uses it */
+        for (int pass = 0; pass < 6; pass++) {
+            const float s = 0.5f + (float)pass;
+            const double t0 = dyvm_now_ms();
+#pragma omp parallel for schedule(static)
+            for (size_t i = 0; i < n; i++) a[i] = bb[i] + s * c[i];
+            const double ms = dyvm_now_ms() - t0, gbs = 3.0 * (double)bytes / (ms * 1e6);
+            if (pass > 0) best = gbs > best ? gbs : best;
+        }
+        *mib = 3.0 * (double)bytes / (1 << 20);
+        if (a[n / 2] != 1.0f + 5.5f * 2.0f) best = 0; /* the triad did not run as written */
+    }
+    free(a), free(bb), free(c);
+    return best;
+}
+
+static int measure_cpu(dyvm_peaks *p, char *err, size_t errlen)
+{
+    if (cpu_gemms(p, err, errlen)) return -1;
+    p->exp_per_s = cpu_exp_rate();
+#if defined(__AVX2__)
+    snprintf(p->exp_impl, sizeof p->exp_impl, "glibc libmvec _ZGVdN8v_expf (AVX2, 8 wide)");
+#else
+    snprintf(p->exp_impl, sizeof p->exp_impl, "scalar expf (libm)");
+#endif
+    p->fma_gflops = cpu_fma_rate();
+    p->bandwidth_gbs = cpu_triad(&p->triad_mib);
+    if (!(p->bandwidth_gbs > 0)) return snprintf(err, errlen, "the memory triad could not run (out of memory?)"), -1;
+    return 0;
+}
+
+/* ---- the GPU: kernels/peaks.cu ---- */
+
+static int measure_cuda(dyvm_peaks *p, char *err, size_t errlen)
+{
+    dyvm_cuda_gemm_rate g[DYVM_MAX_GEMM_PEAKS];
+    for (int i = 0; i < p->n_gemm; i++)
+        g[i] = (dyvm_cuda_gemm_rate){.rows = p->gemm[i].rows, .n_in = p->gemm[i].n_in, .n_out = p->gemm[i].n_out};
+    dyvm_cuda_rates r = {0};
+    if (dyvm_cuda_measure_peaks(g, p->n_gemm, &r, err, errlen)) return -1;
+    const bool tf32 = !strcmp(p->precision, "tf32");
+    for (int i = 0; i < p->n_gemm; i++) p->gemm[i].gflops = tf32 ? g[i].gflops_tf32 : g[i].gflops_fp32;
+    p->exp_per_s = r.exp_per_s, p->fma_gflops = r.fma_gflops, p->bandwidth_gbs = r.bandwidth_gbs;
+    p->triad_mib = (double)r.triad_bytes / (1 << 20);
+    snprintf(p->exp_impl, sizeof p->exp_impl, "CUDA expf (as the scan kernel)");
+    return 0;
+}
+
+int dyvm_peaks_measure(dyvm_peaks *p, const char *backend, const char *precision, const dyvm_config *models,
+                       int n_models, const int64_t *batches, int n_batches, char *err, size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->backend, sizeof p->backend, "%s", backend);
+    snprintf(p->precision, sizeof p->precision, "%s", precision ? precision : "fp32");
+    p->threads = omp_get_max_threads();
+    for (int m = 0; m < n_models; m++) {
+        for (int b = 0; b < n_batches; b++) {
+            dyvm_gemm_peak sh[16];
+            const int n = model_shapes(&models[m], models[m].name, batches[b], sh);
+            if (p->n_gemm + n > DYVM_MAX_GEMM_PEAKS) return snprintf(err, errlen, "too many GEMM shapes to measure"), -1;
+            memcpy(p->gemm + p->n_gemm, sh, (size_t)n * sizeof *sh);
+            p->n_gemm += n;
+        }
+    }
+    const double t0 = dyvm_now_ms();
+    const int rc = strcmp(backend, "cuda") ? measure_cpu(p, err, errlen) : measure_cuda(p, err, errlen);
+    if (rc) return -1;
+    for (int i = 0; i < p->n_gemm; i++) p->sgemm_gflops = p->gemm[i].gflops > p->sgemm_gflops ? p->gemm[i].gflops : p->sgemm_gflops;
+    p->seconds = (dyvm_now_ms() - t0) / 1e3;
+    p->measured = true;
+    return 0;
+}
+
+double dyvm_stage_gemm_roof(const dyvm_peaks *p, const char *model, dyvm_stage s)
+{
+    double best = 0;
+    for (int i = 0; i < p->n_gemm; i++)
+        if (p->gemm[i].stage == s && !strcmp(p->gemm[i].model, model) && p->gemm[i].gflops > best) best = p->gemm[i].gflops;
+    return best > 0 ? best : p->sgemm_gflops;
+}
+
+/* stages whose multiply-accumulates are matrix products (the rest are vector work: conv, scan, norms) */
+static bool gemm_stage(dyvm_stage s)
+{
+    return s == STAGE_EMBED || s == STAGE_IN_PROJ || s == STAGE_X_PROJ || s == STAGE_DT_PROJ || s == STAGE_OUT_PROJ ||
+           s == STAGE_PREDICTOR || s == STAGE_HEAD;
+}
+
+double dyvm_floor_ms(const dyvm_peaks *p, const char *model, const dyvm_flops *f, int64_t B,
+                     double stage_floor_ms[STAGE_COUNT])
+{
+    double total = 0;
+    for (int s = 0; s < STAGE_COUNT; s++) {
+        double ms = NAN;
+        if (p && p->measured) {
+            const double gemm = gemm_stage((dyvm_stage)s) ? 2 * f->macs[s] / (dyvm_stage_gemm_roof(p, model, (dyvm_stage)s) * 1e9) : 0;
+            const double vec = ((gemm_stage((dyvm_stage)s) ? 0 : 2 * f->macs[s]) + f->elem[s]) / (p->fma_gflops * 1e9);
+            const double compute = gemm + vec + f->transc[s] / p->exp_per_s;
+            const double memory = f->bytes[s] * (double)B / (p->bandwidth_gbs * 1e9);
+            ms = 1e3 * (compute > memory ? compute : memory);
+        }
+        if (stage_floor_ms) stage_floor_ms[s] = ms;
+        total += ms;
+    }
+    return total;
+}
+
+cJSON *dyvm_peaks_json(const dyvm_peaks *p)
+{
+    cJSON *j = cJSON_CreateObject(), *g = cJSON_CreateArray();
+    cJSON_AddBoolToObject(j, "measured", p->measured);
+    if (!p->measured) return j;
+    cJSON_AddStringToObject(j, "backend", p->backend);
+    cJSON_AddStringToObject(j, "precision", p->precision);
+    cJSON_AddNumberToObject(j, "threads", p->threads);
+    cJSON_AddNumberToObject(j, "sgemm_gflops", p->sgemm_gflops);
+    cJSON_AddNumberToObject(j, "fma_gflops", p->fma_gflops);
+    cJSON_AddNumberToObject(j, "exp_per_s", p->exp_per_s);
+    cJSON_AddStringToObject(j, "exp_impl", p->exp_impl);
+    cJSON_AddNumberToObject(j, "bandwidth_gbs", p->bandwidth_gbs);
+    cJSON_AddNumberToObject(j, "triad_mib", p->triad_mib);
+    cJSON_AddNumberToObject(j, "seconds", p->seconds);
+    for (int i = 0; i < p->n_gemm; i++) {
+        const dyvm_gemm_peak *x = &p->gemm[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "model", x->model);
+        cJSON_AddStringToObject(o, "stage", dyvm_stage_name(x->stage));
+        cJSON_AddNumberToObject(o, "rows", (double)x->rows);
+        cJSON_AddNumberToObject(o, "n_in", (double)x->n_in);
+        cJSON_AddNumberToObject(o, "n_out", (double)x->n_out);
+        cJSON_AddNumberToObject(o, "gflops", x->gflops);
+        if (x->gflops_tiled > 0) cJSON_AddNumberToObject(o, "gflops_tiled", x->gflops_tiled);
+        if (x->gflops_blas > 0) cJSON_AddNumberToObject(o, "gflops_blas", x->gflops_blas);
+        cJSON_AddItemToArray(g, o);
+    }
+    cJSON_AddItemToObject(j, "sgemm_shapes", g);
+    return j;
+}
+
+void dyvm_peaks_markdown(const dyvm_peaks *p, FILE *f)
+{
+    if (!p->measured) {
+        fprintf(f, "| speed of light | not measured (--no-peaks): no floor_ms or sol |\n");
+        return;
+    }
+    const bool cpu = !strcmp(p->backend, "cpu");
+    fprintf(f, "| sgemm roof | %.1f GFLOP/s (best of %d shapes: the models' own GEMMs%s) |\n", p->sgemm_gflops, p->n_gemm,
+            cpu ? ", deterministic tiles or one threaded OpenBLAS call" : !strcmp(p->precision, "tf32") ? ", cuBLAS TF32" : ", cuBLAS FP32");
+    fprintf(f, "| FMA roof | %.1f GFLOP/s (FP32, %s) |\n", p->fma_gflops, cpu ? "all threads" : "whole device");
+    fprintf(f, "| exp roof | %.3g exps/s (%s) |\n", p->exp_per_s, p->exp_impl);
+    fprintf(f, "| memory roof | %.1f GB/s (triad over %.0f MiB) |\n", p->bandwidth_gbs, p->triad_mib);
+    fprintf(f, "| peaks measured in | %.2f s (`--no-peaks` skips it) |\n", p->seconds);
+}
