@@ -91,6 +91,18 @@ static bool has_rounds(const dyvm_sample_set *s)
     return sum == s->n;
 }
 
+/* Whether to resample within rounds: only when every round has at least 3 samples. A round of one or two
+ * samples resampled within itself has (almost) no spread, so stratifying would shrink the interval to a
+ * point; such sets are resampled as one pool, which keeps the round-to-round spread in the interval. */
+#define MIN_STRATUM 3
+static bool stratify(const dyvm_sample_set *s)
+{
+    if (!has_rounds(s)) return false;
+    for (size_t r = 0; r < s->rounds; r++)
+        if (s->round_n[r] < MIN_STRATUM) return false;
+    return true;
+}
+
 /* A set ready for resampling: its values sorted once, each sample's rank among them, and a count per
  * rank. A replicate then only counts how often each rank is drawn and walks the counts to the middle:
  * O(n) per replicate with no data-dependent branches in the draws (a selection per replicate mispredicts
@@ -147,7 +159,7 @@ static void release(prepared_set *p)
 static double resampled_median(prepared_set *p, dyvm_rng *r)
 {
     const dyvm_sample_set *s = p->s;
-    const bool strat = has_rounds(s);
+    const bool strat = stratify(s);
     const size_t rounds = strat ? s->rounds : 1, n = s->n;
     memset(p->count, 0, n * sizeof *p->count);
     size_t off = 0;

@@ -21,7 +21,8 @@ void dyvm_shuffle(size_t *idx, size_t n, uint64_t seed);
 double dyvm_median(const double *x, size_t n);
 /* Percentile bootstrap interval (level e.g. 0.95, reps e.g. 2000, seeded) of median(num) / median(den).
  * Stratified: each replicate resamples with replacement within each round of each set, keeping the round
- * sizes. est is the plain ratio of the two medians. With n == 0 in either set (or reps == 0): all NAN. */
+ * sizes; a set with a round of fewer than 3 samples is resampled as one pool instead (a round of one sample
+ * has no spread to resample). est is the plain ratio of the two medians. With n == 0 in either set (or reps == 0): all NAN. */
 dyvm_interval dyvm_ratio_ci(const dyvm_sample_set *num, const dyvm_sample_set *den, double level, size_t reps,
                             uint64_t seed);
 /* The same bootstrap for the median of one set (for throughput intervals). */

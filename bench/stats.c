@@ -42,7 +42,8 @@ bool dyvm_should_stop(const dyvm_stop_rule *r, const double *x, size_t n, double
 {
     *why = NULL;
     if (n >= r->max_samples) return *why = "max samples", true;
-    if (elapsed >= r->max_seconds) return *why = "timeout", true;
+    /* the timeout waits for a second sample (a spread to speak of), unless one was all that was asked for */
+    if (elapsed >= r->max_seconds && (n >= 2 || r->min_samples <= 1)) return *why = "timeout", true;
     if (n < r->min_samples || elapsed < r->min_seconds) return false;
     const double cv = dyvm_stats_of(x, n).cv;
     if (cv <= r->target_cv) return *why = "cv below target", true;

@@ -19,7 +19,7 @@ dyvm_stats dyvm_stats_of(const double *x, size_t n);
 typedef struct {
     size_t min_samples;  /* never stop before this many */
     double min_seconds;  /* nor before this much measured time */
-    double max_seconds;  /* always stop after this much (the timeout) */
+    double max_seconds;  /* stop after this much (the timeout), once there are 2 samples (or min_samples is 1) */
     double target_cv;    /* stop when the cv of the samples is below this... */
     size_t window;       /* ...or has changed by less than 1 % of itself over the last `window` samples */
     size_t max_samples;

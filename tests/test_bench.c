@@ -44,6 +44,8 @@ static void stop_rule(void)
     for (int i = 0; i < 12; i++) drift[i] = 10 + i * i; /* spread still growing */
     check(!dyvm_should_stop(&r, drift, 12, 2.0, &why), "growing spread keeps sampling");
     check(dyvm_should_stop(&r, drift, 12, 11.0, &why) && !strcmp(why, "timeout"), "timeout caps it: %s", why);
+    check(!dyvm_should_stop(&r, drift, 1, 11.0, &why) && dyvm_should_stop(&r, drift, 2, 11.0, &why),
+          "the timeout waits for a second sample (a round of one forward has no spread)");
 }
 
 static dyvm_row fake_row(double *samples, size_t n, dyvm_variant v)

@@ -121,6 +121,13 @@ static void test_bootstrap_basics(void)
     const dyvm_sample_set bad = {flat, 6, short_rounds, 2};
     const dyvm_interval q = dyvm_median_ci(&bad, 0.95, 500, 1);
     check(q.lo == p.lo && q.hi == p.hi, "round sizes not adding up to n count as one stratum: [%g, %g]", q.lo, q.hi);
+    /* rounds of one or two samples have no spread of their own: resampled as one pool, never a point */
+    const double three[3] = {1, 5, 3};
+    const size_t ones[3] = {1, 1, 1};
+    const dyvm_sample_set tiny_rounds = {three, 3, ones, 3}, tiny_pool = {three, 3, NULL, 0};
+    const dyvm_interval t1 = dyvm_median_ci(&tiny_rounds, 0.95, 500, 1), t2 = dyvm_median_ci(&tiny_pool, 0.95, 500, 1);
+    check(t1.lo == t2.lo && t1.hi == t2.hi && t1.lo < t1.hi, "rounds of 1 sample are pooled: [%g, %g], not a point",
+          t1.lo, t1.hi);
     const dyvm_sample_set empty = {a, 0, NULL, 0};
     const dyvm_interval e = dyvm_ratio_ci(&empty, &sa, 0.95, 100, 1);
     check(isnan(e.est) && isnan(e.lo) && isnan(e.hi), "ratio with an empty set is NAN");
