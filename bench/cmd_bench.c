@@ -89,11 +89,16 @@ static void write_index(const char *root)
         snprintf(envp, sizeof envp, "%s/%s/env.json", root, ents[i]->d_name);
         FILE *e = ents[i]->d_name[0] != '.' ? fopen(envp, "r") : NULL;
         if (e) {
-            char buf[8192];
-            size_t len = fread(buf, 1, sizeof buf - 1, e);
-            buf[len] = 0;
+            /* the whole file: with the measured peaks it is tens of kilobytes */
+            char *buf = NULL;
+            size_t len = 0;
+            FILE *m = open_memstream(&buf, &len);
+            char chunk[4096];
+            for (size_t got; m && (got = fread(chunk, 1, sizeof chunk, e)) > 0;) fwrite(chunk, 1, got, m);
+            if (m) fclose(m);
             fclose(e);
-            cJSON *j = cJSON_Parse(buf);
+            cJSON *j = buf ? cJSON_Parse(buf) : NULL;
+            free(buf);
             const char *keys[] = {"date", "host", "backend", "cpu", "commit"};
             fprintf(f, "| [%s](%s/README.md) |", ents[i]->d_name, ents[i]->d_name);
             for (int k = 0; k < 5; k++) {
