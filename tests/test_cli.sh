@@ -101,5 +101,23 @@ expect_fail "flops bad format" flops --preset vim-t --format xml
 expect_fail "flops bad table" flops --table other
 expect_fail "flops without a model" flops --variant vim
 expect_fail "flops learned block policy without a target" flops --weights "$W" --variant block
+# keep:R: the paper's configuration exactly (38 of 48 branches); a timed run realizes the FLOPs dyvm flops counts
+"$dyvm" flops --preset vim-t --variant dyvm --block-policy keep:0.8 --format json >"$tmp/k.json" 2>"$tmp/err"
+"$dyvm" bench --preset vim-t --variant dyvm --block-policy keep:0.8 --rounds 2 --min-samples 1 --min-time 0 \
+    --max-time 0 --no-peaks --format json >"$tmp/b.json" 2>"$tmp/err2"
+if python3 - "$tmp/k.json" "$tmp/b.json" <<'PY'; then
+import json, sys
+f = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))["results"][0]
+assert abs(f["block_ratio"] - 38 / 48) < 1e-12, f["block_ratio"]
+assert b["flops_paper"] == f["total_paper"] and b["flops_full"] == f["total_full"], (b["flops_paper"], f["total_paper"])
+assert b["block_keep_ratio"] == f["block_ratio"] and b["rounds"] == 2 and len(b["round_medians_ms"]) == 2
+assert sum(b["round_samples"]) == b["samples"] == len(b["samples_ms"]) and b["floor_ms"] is None
+PY
+    ok "keep:0.8 runs 38 of 48 branches: bench's flops_paper and flops_full == dyvm flops's, 2 rounds kept"
+else
+    no "keep:0.8 flops vs bench: $(cat "$tmp/err" "$tmp/err2")"
+fi
+expect_fail "block policy keep out of range" flops --preset vim-t --variant block --block-policy keep:1.5
+expect_fail "bench --rounds 0" bench --preset tiny --rounds 0
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
