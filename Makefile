@@ -1,5 +1,7 @@
 # dyvm-bench: make | make test | make bench | make clean      (make NATIVE=1 for -march=native)
-BUILD   := build
+# make test SAN=1: the same tests, built with ASan + UBSan into build-san/ (never mixed with build/)
+SAN     ?= 0
+BUILD   := $(if $(filter 1,$(SAN)),build-san,build)
 NATIVE  ?= 0
 ARCH    := $(if $(filter 1,$(NATIVE)),-march=native,-march=x86-64-v3)
 CFLAGS  := -std=c11 -O2 $(ARCH) -ffp-contract=fast -fopenmp -g -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE \
@@ -7,6 +9,18 @@ CFLAGS  := -std=c11 -O2 $(ARCH) -ffp-contract=fast -fopenmp -g -Wall -Wextra -We
 # build/lib (scripts/bundle-libs.sh) lets a carried build run on a machine without OpenBLAS, cJSON or PAPI
 LDFLAGS := -fopenmp -Wl,-rpath,'$$ORIGIN/lib:$$ORIGIN/../lib'
 LDLIBS   = $(BLAS_LIBS) -lcjson -lmvec -lm
+# Sanitizers on every C object and at link time; nvcc's objects are built as always and link unchanged.
+# Leaks are checked at exit (tests/lsan.supp: libraries' own leaks only); verify_asan_link_order=0 because
+# tests/test_blas_core.sh runs dyvm under an LD_PRELOAD shim, which ASan would otherwise refuse to start;
+# protect_shadow_gap=0 because the CUDA driver maps memory where ASan's shadow gap is (GPU machines only).
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+CFLAGS   += $(SANFLAGS)
+LDFLAGS  += $(SANFLAGS)
+SAN_ENV  := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:verify_asan_link_order=0:protect_shadow_gap=0 \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+            LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+endif
 GOLDEN  ?= ../shared/golden
 
 REF_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard reference/*.c))
@@ -17,7 +31,7 @@ CU_SRC    := $(wildcard kernels/*.cu)
 TESTS     := $(BUILD)/tests/test_safetensors $(BUILD)/tests/test_model $(BUILD)/tests/test_golden \
              $(BUILD)/tests/test_flops $(BUILD)/tests/test_bench $(BUILD)/tests/test_cuda $(BUILD)/tests/test_papi \
              $(BUILD)/tests/test_inference $(BUILD)/tests/test_blas_core
-TEST_SH   := tests/test_cli.sh tests/test_compare.sh tests/test_blas_core.sh
+TEST_SH   := tests/test_cli.sh tests/test_compare.sh tests/test_blas_core.sh tests/test_bad_inputs.sh
 
 .PHONY: all test bench clean deps cuda gpu-build gpu-check FORCE
 .SECONDARY:
@@ -82,7 +96,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_LIB) $(BENCH_LIB) $(REF_OB
 	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -o $@
 
 test: $(BUILD)/dyvm $(TESTS)
-	@DYVM=$(BUILD)/dyvm GOLDEN=$(GOLDEN) scripts/run-tests.sh $(TESTS) $(TEST_SH)
+	@$(SAN_ENV) DYVM=$(BUILD)/dyvm GOLDEN=$(GOLDEN) scripts/run-tests.sh $(TESTS) $(TEST_SH)
 
 # The suites (paper, blocks, keep, batch, breakdown) into reports/<date>-<host>-cpu/ and reports/index.md;
 # QUICK=1 runs smaller models and sweeps with shorter timing.
@@ -99,6 +113,9 @@ gpu-check: gpu-build
 	scripts/gpu-check.sh $(or $(OUT),gpu-check)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-san
+
+# make fuzz (libFuzzer targets, clang): tests/fuzz/fuzz.mk, when present
+-include tests/fuzz/fuzz.mk
 
 -include $(REF_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(TESTS:=.d) $(TEST_LIB:.o=.d)

@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "config.h"
 #include "cuda_backend.h"
+#include "memplan.h"
 #include "rng.h"
 
 void openblas_set_num_threads(int n); /* OpenBLAS's own; cblas.h also declares it, not every variant does */
@@ -60,12 +63,42 @@ int cli_u64(const char *flag, const char *s, uint64_t *out)
     return 0;
 }
 
-const char *cli_value(int argc, char **argv, int *i)
+/* The flags seen so far in this process's one command line: a flag given twice is refused, never the last
+ * value silently taken. */
+static const char *seen[256];
+static int n_seen;
+
+int cli_once(const char *flag)
 {
+    for (int i = 0; i < n_seen; i++)
+        if (!strcmp(seen[i], flag)) return cli_fail("%s is given twice", flag), -1;
+    if (n_seen < (int)(sizeof seen / sizeof seen[0])) seen[n_seen++] = flag;
+    return 0;
+}
+
+const char *const cli_shared_flags[] = {"--weights", "--preset", "--variant", "--block-policy", "--backend",
+                                        "--precision", "--token-policy", "--token-ratio", "--batch", "--seed",
+                                        "--weights-seed", "--threads", NULL};
+
+static bool in_list(const char *a, const char *const *list)
+{
+    for (; list && *list; list++)
+        if (!strcmp(a, *list)) return true;
+    return false;
+}
+
+const char *cli_value(int argc, char **argv, int *i, const char *cmd, const char *const *own, const char *const *more)
+{
+    const char *a = argv[*i];
+    if (strncmp(a, "--", 2) != 0)
+        return cli_fail("%s: unexpected argument \"%s\" (see dyvm %s --help)", cmd, a, cmd), NULL;
+    if ((own || more) && !in_list(a, own) && !in_list(a, more))
+        return cli_fail("%s: unknown option \"%s\" (see dyvm %s --help)", cmd, a, cmd), NULL;
     if (*i + 1 >= argc) {
         cli_fail("%s needs a value", argv[*i]);
         return NULL;
     }
+    if (cli_once(argv[*i])) return NULL;
     return argv[++*i];
 }
 
@@ -132,7 +165,11 @@ int cli_shared_flag(cli_shared *c, const char *a, const char *v)
                      : !strcmp(a, "--backend")      ? &c->backend
                      : !strcmp(a, "--precision")    ? &c->precision
                                                     : NULL;
-    if (s) return *s = v, 1;
+    if (s) {
+        c->have_block_policy |= s == &c->block_policy;
+        return *s = v, 1;
+    }
+    c->have_token |= !strcmp(a, "--token-policy") || !strcmp(a, "--token-ratio");
     if (!strcmp(a, "--token-policy")) {
         if (dyvm_parse_token_policy(v, &c->opts.token)) return cli_fail("--token-policy: \"%s\" is not learned or even", v), -1;
     } else if (!strcmp(a, "--token-ratio")) {
@@ -160,10 +197,52 @@ int cli_shared_finish(cli_shared *c, const char *cmd)
         return cli_fail("--variant: \"%s\" is not vim, token, block or dyvm", c->variant);
     if (strcmp(c->backend, "cpu") && strcmp(c->backend, "cuda"))
         return cli_fail("--backend: \"%s\" is not cpu or cuda", c->backend);
+    if (c->precision && strcmp(c->precision, "fp32") && strcmp(c->precision, "tf32"))
+        return cli_fail("--precision: \"%s\" is not fp32 or tf32", c->precision);
+    if (c->precision && !strcmp(c->precision, "tf32") && !strcmp(c->backend, "cpu"))
+        return cli_fail("--precision tf32 applies to the cuda backend only");
     c->opts.block.seed = c->seed; /* ratio:R draws from the input seed */
     if (dyvm_parse_block_policy(c->block_policy, &c->opts.block, err, sizeof err)) return cli_fail("--block-policy: %s", err);
+    /* a policy the variant would ignore is a mistake to say, not to guess past */
+    if (c->have_block_policy && !dyvm_variant_selects(c->opts.variant))
+        return cli_fail("--block-policy applies to the block and dyvm variants, not %s", c->variant);
+    if (c->have_token && !dyvm_variant_prunes(c->opts.variant))
+        return cli_fail("--token-policy and --token-ratio apply to the token and dyvm variants, not %s", c->variant);
     cli_threads(c->threads);
     return 0;
+}
+
+int cli_memory_check(const dyvm_config *c, int64_t B, const char *backend, bool capture)
+{
+    dyvm_mem_plan p;
+    dyvm_memory_plan(c, B, !backend || !strcmp(backend, "cpu"), capture, &p);
+    char what[96], err[CLI_ERR];
+    snprintf(what, sizeof what, "a batch of %lld on %s", (long long)B, c->name);
+    if (dyvm_memory_check(&p, what, err, sizeof err)) return cli_fail("%s", err), -1;
+    return 0;
+}
+
+int cli_out_writable(const char *out)
+{
+    if (!out) return 0;
+    char dir[4096];
+    const char *slash = strrchr(out, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out) + (slash == out) : 1, slash ? out : ".");
+    struct stat sb;
+    if (stat(dir, &sb)) return cli_fail("%s: %s", out, strerror(errno)), -1;
+    if (!S_ISDIR(sb.st_mode)) return cli_fail("%s: %s", out, strerror(ENOTDIR)), -1;
+    if (access(dir, W_OK)) return cli_fail("%s: %s", out, strerror(errno)), -1;
+    if (!stat(out, &sb) && S_ISDIR(sb.st_mode)) return cli_fail("%s: %s", out, strerror(EISDIR)), -1;
+    return 0;
+}
+
+int cli_same_file(const char *out, const char *input, const char *flag)
+{
+    struct stat a, b;
+    if (!out || !input || stat(out, &a) || stat(input, &b)) return 0;
+    if (a.st_dev != b.st_dev || a.st_ino != b.st_ino) return 0;
+    return cli_fail("--out %s is the same file as %s %s: refusing to replace an input with the result", out, flag,
+                    input), -1;
 }
 
 float *cli_random_images(const dyvm_config *c, int64_t B, uint64_t seed)

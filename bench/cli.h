@@ -16,14 +16,22 @@ __attribute__((format(printf, 1, 2))) int cli_fail(const char *fmt, ...);
 int cli_int(const char *flag, const char *s, int64_t lo, int64_t hi, int64_t *out);
 int cli_double(const char *flag, const char *s, double lo, double hi, double *out);
 int cli_u64(const char *flag, const char *s, uint64_t *out);
-/* The value after argv[*i] or an error naming the flag. */
-const char *cli_value(int argc, char **argv, int *i);
+/* -1 after one line on stderr when flag was already given on this command line (a flag without a value
+ * calls it itself; cli_value calls it for the flags that take one). */
+int cli_once(const char *flag);
+/* The flags `run` and `bench` share (cli_shared_flag), NULL-terminated. */
+extern const char *const cli_shared_flags[];
+/* The value after the flag argv[*i], or NULL after one line on stderr: not a flag ("<cmd>: unexpected
+ * argument"), not one of the command's (own or more, NULL-terminated lists; both NULL: not checked), no value,
+ * or the flag given twice. */
+const char *cli_value(int argc, char **argv, int *i, const char *cmd, const char *const *own, const char *const *more);
 /* The flags `run` and `bench` share: the model, the variant and its policies, the inputs, the backend. */
 typedef struct {
     const char *weights, *preset, *variant, *block_policy, *backend, *precision;
     uint64_t weights_seed, seed;
     int64_t batch, threads;
     bool have_batch, have_seed;
+    bool have_block_policy, have_token; /* given explicitly: refused with a variant that would ignore them */
     dyvm_run_opts opts; /* token policy and ratio here; variant and block policy by cli_shared_finish */
 } cli_shared;
 
@@ -40,6 +48,15 @@ int cli_model(const char *weights_path, const char *preset, uint64_t weights_see
 /* The backend named by --backend (cpu or cuda; precision fp32 or tf32 for cuda's GEMMs); NULL after one
  * line on stderr ("no CUDA device: ..." where there is none). */
 struct dyvm_backend *cli_backend(const char *name, const char *precision, const dyvm_weights *w);
+/* 0 when forwards of batch B fit in the memory available (memplan.h); else one line on stderr giving the
+ * bytes needed, and -1. */
+int cli_memory_check(const dyvm_config *c, int64_t B, const char *backend, bool capture);
+/* -1 after one line on stderr when out cannot be written (its folder missing or not writable, or out a
+ * folder), checked before any work; 0 otherwise (and for NULL). */
+int cli_out_writable(const char *out);
+/* -1 after one line on stderr when out resolves to the same file as input (same device and inode), so that a
+ * run would replace its own input; 0 otherwise (also when either does not exist or input is NULL). */
+int cli_same_file(const char *out, const char *input, const char *flag);
 /* Sets the OpenMP and OpenBLAS thread counts (0 leaves the defaults). */
 void cli_threads(int64_t n);
 int cli_thread_count(void);

@@ -1,11 +1,15 @@
 /* `dyvm bench`: time one configuration, or run the named suites into a report folder. */
 #include <dirent.h>
+#include <ftw.h>
+#include <signal.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "atomic_file.h"
 #include "cli.h"
 #include "cuda_backend.h"
 #include "commands.h"
@@ -71,15 +75,60 @@ static int mkdir_p(const char *path)
     return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
 }
 
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Removes a folder and everything in it (a report folder this run made). */
+static void remove_tree(const char *dir) { nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* Report folders of runs that were killed before they could clean up: ".<name>.tmp-<pid>" whose process is
+ * gone (SIGKILL, a power cut). Removed when the next run starts. */
+static void remove_stale(const char *root)
+{
+    DIR *d = opendir(root);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *tag = e->d_name[0] == '.' ? strstr(e->d_name, ".tmp-") : NULL;
+        char *end;
+        const long pid = tag ? strtol(tag + 5, &end, 10) : 0;
+        if (pid > 0 && !*end && kill((pid_t)pid, 0) && errno == ESRCH) {
+            char path[1024];
+            snprintf(path, sizeof path, "%s/%s", root, e->d_name);
+            remove_tree(path);
+        }
+    }
+    closedir(d);
+}
+
+/* Puts the finished report folder tmp in the place of dir: the previous report of that name is replaced only
+ * now that the new one is complete. */
+static int commit_dir(const char *tmp, const char *dir)
+{
+    char old[1200];
+    if (snprintf(old, sizeof old, "%s.old", tmp) >= (int)sizeof old) return cli_fail("%s: path too long", dir);
+    const bool had = rename(dir, old) == 0;
+    if (rename(tmp, dir)) {
+        const int e = errno;
+        if (had) rename(old, dir);
+        return cli_fail("%s: %s", dir, strerror(e));
+    }
+    if (had) remove_tree(old);
+    return 0;
+}
+
 static int by_name(const struct dirent **a, const struct dirent **b) { return -strcmp((*a)->d_name, (*b)->d_name); }
 
 /* reports/index.md: one line per report folder that has an env.json, newest first */
 static void write_index(const char *root)
 {
-    char path[1024];
+    char path[1024], err[CLI_ERR];
     snprintf(path, sizeof path, "%s/index.md", root);
-    FILE *f = fopen(path, "w");
-    if (!f) return (void)cli_fail("%s: cannot write", path);
+    dyvm_afile af;
+    FILE *f = dyvm_afile_open(&af, path, "w", err, sizeof err);
+    if (!f) return (void)cli_fail("%s", err);
     fprintf(f, "# Reports\n\nEach folder is one real run of `make bench` (or `dyvm bench --suite`), with its "
                "environment.\n\n| folder | date | host | backend | CPU / device | commit |\n|---|---|---|---|---|---|\n");
     struct dirent **ents;
@@ -111,7 +160,7 @@ static void write_index(const char *root)
         free(ents[i]);
     }
     if (n >= 0) free(ents);
-    fclose(f);
+    if (dyvm_afile_commit(&af, err, sizeof err)) cli_fail("%s", err);
 }
 
 static int run_suites(const char *which, const char *root, bool quick, int64_t threads, uint64_t seed, uint64_t wseed,
@@ -145,12 +194,21 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
         s.env.cpu_peaks = &s.cpu_peaks;
     }
     s.env.rounds = s.timing.rounds, s.env.order_seed = s.timing.order_seed, s.env.bootstrap_reps = s.timing.bootstrap_reps;
-    char dir[1024], path[1100], err[CLI_ERR];
+    /* the report is written into a temporary folder beside its place and moved there when complete: a run
+       that fails or is interrupted leaves the previous report of the same name as it was */
+    char dir[1024], tmp[1100], path[1200], err[CLI_ERR];
     snprintf(dir, sizeof dir, "%s/%.10s-%s-%s%s", root, s.env.date, s.env.host, backend, quick ? "-quick" : "");
-    if (mkdir_p(dir)) return cli_fail("%s: cannot create (%s)", dir, strerror(errno));
-    s.dir = dir;
-    snprintf(path, sizeof path, "%s/README.md", dir);
-    if (!(s.readme = fopen(path, "w"))) return cli_fail("%s: cannot write", path);
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp-%d", root, dir + strlen(root) + 1, (int)getpid());
+    struct stat rs;
+    if (mkdir_p(root)) return cli_fail("%s: cannot create the report folder (%s)", root, strerror(errno));
+    if (stat(root, &rs) || !S_ISDIR(rs.st_mode))
+        return cli_fail("%s: cannot create the report folder (%s)", root, strerror(ENOTDIR));
+    remove_stale(root);
+    if (mkdir_p(tmp)) return cli_fail("%s: cannot create (%s)", tmp, strerror(errno));
+    s.dir = tmp;
+    snprintf(path, sizeof path, "%s/README.md", tmp);
+    dyvm_afile readme; /* written as the suites run, in place only when the run ends */
+    if (!(s.readme = dyvm_afile_open(&readme, path, "w", err, sizeof err))) return remove_tree(tmp), cli_fail("%s", err);
     fprintf(s.readme, "# dyvm-bench report: %s%s\n\nA real run of `dyvm bench --suite %s%s`. Weights: presets "
                       "generated from seed %llu (official initialisation, untrained: the learned block and token "
                       "decisions are those of random heads). Inputs: N(0,1) images from seed %llu. Timing: %d rounds, "
@@ -177,11 +235,14 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
     dyvm_load_between(&load0, &load1, &s.env.load);
     fprintf(s.readme, "\n## Environment\n\n");
     dyvm_env_markdown(&s.env, s.readme);
-    fclose(s.readme);
+    if (rc) dyvm_afile_abort(&readme); /* a failed run leaves no report */
+    else if (dyvm_afile_commit(&readme, err, sizeof err)) rc = cli_fail("%s", err);
     cJSON *ej = dyvm_env_json(&s.env);
-    snprintf(path, sizeof path, "%s/env.json", dir);
-    if (dyvm_write_json(path, ej, err, sizeof err)) rc = cli_fail("%s", err);
+    snprintf(path, sizeof path, "%s/env.json", tmp);
+    if (!rc && dyvm_write_json(path, ej, err, sizeof err)) rc = cli_fail("%s", err);
     cJSON_Delete(ej);
+    if (!rc) rc = commit_dir(tmp, dir) ? 2 : 0;
+    if (rc) remove_tree(tmp);
     if (!rc) {
         write_index(root);
         fprintf(stderr, "== wrote %s in %.0f s\n", dir, (dyvm_now_ms() - t0) / 1e3);
@@ -192,7 +253,7 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
 int cmd_bench(int argc, char **argv)
 {
     const char *suite = NULL, *out = "reports", *format = "md";
-    bool quick = false, profile = false, no_peaks = false, rule_set = false;
+    bool quick = false, profile = false, no_peaks = false, rule_set = false, out_given = false;
     int64_t rounds = 0;
     uint64_t order_seed = 0;
     dyvm_timing t = default_timing(false);
@@ -201,6 +262,7 @@ int cmd_bench(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(bench_usage, stdout), 0;
+        if ((!strcmp(a, "--quick") || !strcmp(a, "--profile") || !strcmp(a, "--no-peaks")) && cli_once(a)) return 2;
         if (!strcmp(a, "--quick")) {
             if (rule_set) return cli_fail("bench: give --quick before the timing flags it would reset");
             quick = true, t = default_timing(true);
@@ -208,12 +270,14 @@ int cmd_bench(int argc, char **argv)
         }
         if (!strcmp(a, "--profile")) { profile = true; continue; }
         if (!strcmp(a, "--no-peaks")) { no_peaks = true; continue; }
-        if (!(v = cli_value(argc, argv, &i))) return 2;
+        static const char *const own[] = {"--suite", "--out", "--format", "--min-samples", "--min-time", "--max-time",
+                                          "--target-cv", "--rounds", "--order-seed", NULL};
+        if (!(v = cli_value(argc, argv, &i, "bench", own, cli_shared_flags))) return 2;
         const int shared = cli_shared_flag(&c, a, v);
         if (shared < 0) return 2;
         if (shared) continue;
         if (!strcmp(a, "--suite")) suite = v;
-        else if (!strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--out")) out = v, out_given = true;
         else if (!strcmp(a, "--format")) format = v;
         else if (!strcmp(a, "--min-samples")) {
             int64_t x;
@@ -237,6 +301,7 @@ int cmd_bench(int argc, char **argv)
     }
     if (cli_shared_finish(&c, "bench")) return 2;
     if (rounds) t.rounds = (int)rounds;
+    if (t.rule.max_samples < t.rule.min_samples) t.rule.max_samples = t.rule.min_samples; /* never a silent cap */
     t.order_seed = order_seed;
     if (t.rule.max_seconds < t.rule.min_seconds) return cli_fail("--max-time is below --min-time");
     if (suite) {
@@ -246,16 +311,20 @@ int cmd_bench(int argc, char **argv)
         if (c.weights || c.preset) return cli_fail("bench: --suite runs the presets; not with --weights or --preset");
         return run_suites(suite, out, quick, c.threads, c.seed, c.weights_seed, c.backend, c.precision, &t, no_peaks);
     }
+    if (out_given) return cli_fail("bench: --out applies to --suite only (one configuration prints its result)");
     if (strcmp(format, "md") && strcmp(format, "csv") && strcmp(format, "json"))
         return cli_fail("--format: \"%s\" is not md, csv or json", format);
     if (!c.weights && !c.preset) return cli_fail("bench: give --preset, --weights or --suite");
     char err[CLI_ERR];
+    dyvm_config pc; /* a preset's plan is known before its weights are generated */
+    if (c.preset && !dyvm_config_preset(c.preset, &pc, err, sizeof err) && cli_memory_check(&pc, c.batch, c.backend, false))
+        return 2;
     dyvm_weights w;
     if (cli_model(c.weights, c.preset, c.weights_seed, &w)) return 2;
     dyvm_case cs = {.opts = c.opts, .batch = c.batch, .threads = cli_thread_count(), .profile = profile};
     snprintf(cs.model, sizeof cs.model, "%s", w.cfg.name); /* the preset's name, or the weights' */
     snprintf(cs.block_policy, sizeof cs.block_policy, "%s", c.block_policy);
-    float *x = cli_random_images(&w.cfg, c.batch, c.seed);
+    float *x = cli_memory_check(&w.cfg, c.batch, c.backend, false) ? NULL : cli_random_images(&w.cfg, c.batch, c.seed);
     dyvm_backend *be = x ? cli_backend(c.backend, c.precision, &w) : NULL;
     dyvm_graph *g = be ? dyvm_graph_new(be, c.batch, err, sizeof err) : NULL;
     int rc = 2;

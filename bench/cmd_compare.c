@@ -56,6 +56,10 @@ typedef struct {
 } cmp_result;
 
 /* The whole file as a NUL-terminated string (*len without the NUL); NULL when unreadable. */
+/* Reports are JSON text: reading stops at the first NUL byte (not text: /dev/zero is refused at once) or
+ * past 1 GiB (no report is near that), so that no input is read until memory runs out. */
+#define MAX_REPORT_BYTES ((size_t)1 << 30)
+
 static char *read_text(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -63,7 +67,9 @@ static char *read_text(const char *path, size_t *len)
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     for (size_t got; buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
+        const bool nul = memchr(buf + n, 0, got) != NULL;
         n += got;
+        if (nul || n > MAX_REPORT_BYTES) break; /* parse_json_file says "not JSON" */
         if (cap - n - 1 == 0) {
             char *more = realloc(buf, cap * 2);
             if (!more) free(buf);
@@ -526,13 +532,13 @@ static int parse_args(int argc, char **argv, const char **path, out_format *fmt,
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return -1;
         if (!strcmp(a, "--format")) {
-            if (!(v = cli_value(argc, argv, &i))) return 2;
+            if (!(v = cli_value(argc, argv, &i, "compare", NULL, NULL))) return 2;
             if (!strcmp(v, "md")) *fmt = FMT_MD;
             else if (!strcmp(v, "csv")) *fmt = FMT_CSV;
             else if (!strcmp(v, "json")) *fmt = FMT_JSON;
             else return cli_fail("--format: \"%s\" is not md, csv or json", v);
         } else if (!strcmp(a, "--seed")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_u64("--seed", v, seed)) return 2;
+            if (!(v = cli_value(argc, argv, &i, "compare", NULL, NULL)) || cli_u64("--seed", v, seed)) return 2;
         } else if (a[0] == '-' && a[1]) {
             return cli_fail("compare: unknown option \"%s\" (see dyvm compare --help)", a);
         } else if (npaths == 2) {

@@ -140,7 +140,10 @@ int cmd_flops(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(flops_usage, stdout), 0;
-        if (!(v = cli_value(argc, argv, &i))) return 2;
+        static const char *const own[] = {"--weights", "--preset", "--variant", "--block-policy", "--table",
+                                          "--token-ratio", "--token-policy", "--batch", "--seed", "--convention",
+                                          "--format", NULL};
+        if (!(v = cli_value(argc, argv, &i, "flops", own, NULL))) return 2;
         if (!strcmp(a, "--weights")) weights = v;
         else if (!strcmp(a, "--preset")) preset = v;
         else if (!strcmp(a, "--variant")) variant = v;
@@ -168,11 +171,16 @@ int cmd_flops(int argc, char **argv)
     }
     if (table) {
         if (strcmp(table, "paper") != 0) return cli_fail("--table: \"%s\" is not paper", table);
+        if (argc > 3) return cli_fail("flops: --table paper takes no other option (it is the presets' own table)");
         return paper_table();
     }
     if (!weights && !preset) return cli_fail("flops: give --preset vim-t|vim-s|vim-b|tiny or --weights W.safetensors");
     dyvm_variant var;
     if (dyvm_parse_variant(variant, &var)) return cli_fail("--variant: \"%s\" is not vim, token, block or dyvm", variant);
+    if (strcmp(policy, "learned") && !dyvm_variant_selects(var))
+        return cli_fail("--block-policy applies to the block and dyvm variants, not %s", variant);
+    if ((token_ratio > 0 || tok != TOKEN_LEARNED) && !dyvm_variant_prunes(var))
+        return cli_fail("--token-policy and --token-ratio apply to the token and dyvm variants, not %s", variant);
     char err[CLI_ERR];
     dyvm_block_policy bp = {.seed = seed};
     if (dyvm_parse_block_policy(policy, &bp, err, sizeof err)) return cli_fail("--block-policy: %s", err);

@@ -10,9 +10,15 @@
 
 int cmd_info(int argc, char **argv)
 {
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+        return puts("usage: dyvm info [--cuda | --blas-core]\n"
+                    "  the build, its libraries and the CUDA device; --cuda: exit 0 only when the CUDA backend can run;\n"
+                    "  --blas-core: the OpenBLAS core this process runs"), 0;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--cuda") && strcmp(argv[i], "--blas-core"))
+            return cli_fail("info: unknown option \"%s\" (expected --cuda or --blas-core)", argv[i]);
+    if (argc > 2) return cli_fail("info: give --cuda or --blas-core, not both");
     const int cuda_only = argc > 1 && !strcmp(argv[1], "--cuda"), core_only = argc > 1 && !strcmp(argv[1], "--blas-core");
-    if (argc > 2 || (argc > 1 && !cuda_only && !core_only))
-        return cli_fail("info: unknown option \"%s\" (expected --cuda or --blas-core)", argv[argc - 1]);
     if (core_only) { /* for scripts: the OpenBLAS core this process runs (after dyvm's choice, bench/blas_core.h) */
         dyvm_blas_info b;
         dyvm_blas_info_get(&b);

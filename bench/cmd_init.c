@@ -16,7 +16,8 @@ int cmd_init(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(init_usage, stdout), 0;
-        if (!(v = cli_value(argc, argv, &i))) return 2;
+        static const char *const own[] = {"--preset", "--out", "--weights-seed", "--token-ratio", NULL};
+        if (!(v = cli_value(argc, argv, &i, "init", own, NULL))) return 2;
         if (!strcmp(a, "--preset")) preset = v;
         else if (!strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--weights-seed")) {
@@ -27,6 +28,7 @@ int cmd_init(int argc, char **argv)
             return cli_fail("init: unknown option \"%s\" (see dyvm init --help)", a);
     }
     if (!preset || !out) return cli_fail("init: --preset and --out are required");
+    if (cli_out_writable(out)) return 2;
     dyvm_weights w;
     char err[CLI_ERR];
     if (cli_model(NULL, preset, seed, &w)) return 2;

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "graph.h"
 #include "dyvm_papi.h"
+#include "images.h"
 #include "safetensors.h"
 
 static const char run_usage[] =
@@ -22,32 +23,6 @@ static const char run_usage[] =
     "                  (domain dyvm) that scripts/profile-nsys.sh and profile-ncu.sh capture\n"
     "  --papi          read PAPI events over the timed forwards: the executed work (sde:::dyvm::macs, ...)\n"
     "                  and PAPI_TOT_CYC, PAPI_TOT_INS, PAPI_SP_OPS where the machine has them, else n/a: why\n";
-
-/* images (B, C, H, W) from the input file, checked against the model */
-static float *load_images(const char *path, const dyvm_config *c, int64_t *B)
-{
-    char err[CLI_ERR];
-    st_file f;
-    if (st_open(path, &f, err, sizeof err)) return cli_fail("%s", err), NULL;
-    const st_tensor *t = st_find(&f, "images");
-    float *x = NULL;
-    if (!t)
-        cli_fail("%s: no tensor \"images\"", path);
-    else if (t->dtype != ST_F32)
-        cli_fail("%s: images has dtype %s, expected F32", path, st_dtype_name(t->dtype));
-    else if (t->ndim != 4 || t->shape[0] < 1 || t->shape[1] != c->channels || t->shape[2] != c->img ||
-             t->shape[3] != c->img)
-        cli_fail("%s: images must be (B, %lld, %lld, %lld) for this model", path, (long long)c->channels,
-                 (long long)c->img, (long long)c->img);
-    else if (!(x = malloc(t->nbytes)))
-        cli_fail("%s: out of memory", path);
-    else {
-        memcpy(x, t->data, t->nbytes);
-        *B = t->shape[0];
-    }
-    st_close(&f);
-    return x;
-}
 
 static int write_result(const char *path, const dyvm_result *res, const dyvm_run_opts *o, const char *policy)
 {
@@ -100,11 +75,13 @@ int cmd_run(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(run_usage, stdout), 0;
-        if (!strcmp(a, "--capture")) { c.opts.capture = true; continue; }
-        if (!strcmp(a, "--profile")) { profile = true; continue; }
-        if (!strcmp(a, "--papi")) { papi = true; continue; }
-        if (strncmp(a, "--", 2) != 0) return cli_fail("run: unexpected argument \"%s\" (see dyvm run --help)", a);
-        if (!(v = cli_value(argc, argv, &i))) return 2;
+        if (!strcmp(a, "--capture") || !strcmp(a, "--profile") || !strcmp(a, "--papi")) {
+            if (cli_once(a)) return 2;
+            *(!strcmp(a, "--capture") ? &c.opts.capture : !strcmp(a, "--profile") ? &profile : &papi) = true;
+            continue;
+        }
+        static const char *const own[] = {"--input", "--out", "--repeat", NULL};
+        if (!(v = cli_value(argc, argv, &i, "run", own, cli_shared_flags))) return 2;
         const int shared = cli_shared_flag(&c, a, v);
         if (shared < 0) return 2;
         if (shared) continue;
@@ -122,11 +99,28 @@ int cmd_run(int argc, char **argv)
     int64_t batch = c.batch; /* from the input file when there is one */
     char err[CLI_ERR];
 
+    /* an output onto one of the inputs would replace it with the result */
+    if (out && (cli_same_file(out, input, "--input") || cli_same_file(out, c.weights, "--weights") ||
+                cli_out_writable(out)))
+        return 2;
+    dyvm_config pc; /* a preset's plan is known before its weights are generated */
+    if (c.preset && !input && !dyvm_config_preset(c.preset, &pc, err, sizeof err) &&
+        cli_memory_check(&pc, batch, c.backend, o.capture))
+        return 2;
     dyvm_weights w;
     if (cli_model(c.weights, c.preset, c.weights_seed, &w)) return 2;
     int rc = 2;
     dyvm_papi_session ps = {0};
-    float *images = input ? load_images(input, &w.cfg, &batch) : cli_random_images(&w.cfg, batch, c.seed);
+    st_file in = {0};
+    const st_tensor *it = NULL;
+    float *images = NULL;
+    /* the batch (from the input file's header, or --batch), then the memory plan, before any work */
+    if (input && st_open(input, &in, err, sizeof err)) cli_fail("%s", err);
+    else if (input && !(it = dyvm_images_find(&in, &w.cfg, &batch, err, sizeof err))) cli_fail("%s", err);
+    else if (!cli_memory_check(&w.cfg, batch, c.backend, o.capture))
+        images = input ? dyvm_images_copy(it) : cli_random_images(&w.cfg, batch, c.seed);
+    if (input && it && !images) cli_fail("%s: out of memory", input);
+    st_close(&in);
     dyvm_backend *be = images ? cli_backend(c.backend, c.precision, &w) : NULL;
     dyvm_graph *g = be ? dyvm_graph_new(be, batch, err, sizeof err) : NULL;
     double *ms = calloc((size_t)repeat, sizeof *ms);
@@ -167,6 +161,11 @@ int cmd_run(int argc, char **argv)
         dyvm_papi_publish(&res.work);
     }
     dyvm_papi_stop(&ps);
+    if (dyvm_result_check_finite(&res, err, sizeof err)) {
+        cli_fail("%s", err);
+        dyvm_result_free(&res);
+        goto done;
+    }
     qsort(ms, (size_t)repeat, sizeof *ms, cmp_double);
     printf("tokens per layer:");
     for (int64_t i = 0; i < w.cfg.depth; i++)

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "cli.h"
 #include "commands.h"
 
@@ -17,6 +18,7 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+    dyvm_afile_install_handlers(); /* an interrupted write leaves the previous file, and no temporary one */
     if (argc < 2) return cli_fail("no command (expected run, bench, flops, init, compare or info; see dyvm --help)");
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) return fputs(usage, stdout), 0;
     if (!strcmp(argv[1], "run")) return cmd_run(argc - 1, argv + 1);

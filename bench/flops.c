@@ -25,6 +25,8 @@ int dyvm_realized_from_policy(const dyvm_config *c, dyvm_variant v, int64_t B, c
     if (token_ratio > 0 && dyvm_config_set_token_ratio(&cfg, token_ratio, err, errlen)) return -1;
     const bool prunes = dyvm_variant_prunes(v), selects = dyvm_variant_selects(v);
     if (prunes && cfg.n_prune == 0) return snprintf(err, errlen, "the model has no pruning locations"), -1;
+    if (prunes && !(cfg.token_ratio > 0))
+        return snprintf(err, errlen, "these weights carry no token_ratio metadata: give --token-ratio R"), -1;
     dyvm_block_policy p = *bp;
     if (selects && p.kind == BLOCK_LEARNED) {
         if (!(c->block_ratio > 0))

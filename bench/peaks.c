@@ -289,9 +289,10 @@ double dyvm_floor_ms(const dyvm_peaks *p, const char *model, const dyvm_flops *f
 
 cJSON *dyvm_peaks_json(const dyvm_peaks *p)
 {
-    cJSON *j = cJSON_CreateObject(), *g = cJSON_CreateArray();
+    cJSON *j = cJSON_CreateObject();
     cJSON_AddBoolToObject(j, "measured", p->measured);
     if (!p->measured) return j;
+    cJSON *g = cJSON_CreateArray();
     cJSON_AddStringToObject(j, "backend", p->backend);
     cJSON_AddStringToObject(j, "precision", p->precision);
     cJSON_AddNumberToObject(j, "threads", p->threads);

@@ -1,5 +1,7 @@
 #include "plot.h"
 
+#include "atomic_file.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +22,18 @@ static int file_starts_with(const char *path, const char *magic, size_t n)
 
 static int run(const char *script, const char *vars, const char *term, const char *out, char *err, size_t errlen)
 {
-    char cmd[4096], log[] = "/tmp/dyvm-gnuplot-XXXXXX";
+    char cmd[16384], log[] = "/tmp/dyvm-gnuplot-XXXXXX";
     int fd = mkstemp(log);
     if (fd < 0) return snprintf(err, errlen, "cannot make a temporary file for gnuplot"), -1;
     close(fd);
-    remove(out);
+    remove(out); /* out is the temporary name beside the target (dyvm_plot) */
     /* noenhanced: underscores in names stay underscores, not subscripts */
-    snprintf(cmd, sizeof cmd, "gnuplot -e \"set terminal %s noenhanced; set output '%s'; %s\" '%s' >'%s' 2>&1", term,
-             out, vars, script, log);
+    const int len = snprintf(cmd, sizeof cmd, "gnuplot -e \"set terminal %.200s noenhanced; set output '%.4096s'; "
+                             "%.4096s\" '%.4096s' >'%s' 2>&1", term, out, vars, script, log);
+    if (len < 0 || (size_t)len >= sizeof cmd || strlen(out) > 4096 || strlen(vars) > 4096 || strlen(script) > 4096) {
+        remove(log);
+        return snprintf(err, errlen, "gnuplot %s: paths too long for the command line", script), -1;
+    }
     int st = system(cmd);
     int rc = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
     char first[512] = "";
@@ -45,13 +51,25 @@ static int run(const char *script, const char *vars, const char *term, const cha
     return 0;
 }
 
+/* gnuplot writes to a temporary name beside the target, renamed over it only when the plot is complete and
+ * checked: a failed or interrupted plot leaves the previous one (atomic_file.h) */
+static int plot_one(const char *script, const char *vars, const char *term, const char *path, const char *magic,
+                    size_t n, const char *kind, char *err, size_t errlen)
+{
+    dyvm_afile af;
+    if (dyvm_afile_reserve(&af, path, err, errlen)) return -1;
+    if (run(script, vars, term, af.tmp, err, errlen)) return dyvm_afile_forget(&af), -1;
+    if (!file_starts_with(af.tmp, magic, n)) {
+        dyvm_afile_forget(&af);
+        return snprintf(err, errlen, "gnuplot %s: %s is not %s (empty or cut short)", script, path, kind), -1;
+    }
+    return dyvm_afile_rename(&af, err, errlen);
+}
+
 int dyvm_plot(const char *script, const char *vars, const char *png, const char *svg, char *err, size_t errlen)
 {
-    if (run(script, vars, "pngcairo size 1100,650 font 'DejaVu Sans,11'", png, err, errlen)) return -1;
-    if (!file_starts_with(png, "\x89PNG\r\n\x1a\n", 8))
-        return snprintf(err, errlen, "gnuplot %s: %s is not a PNG (empty or cut short)", script, png), -1;
-    if (run(script, vars, "svg size 1100,650 font 'DejaVu Sans,11'", svg, err, errlen)) return -1;
-    if (!file_starts_with(svg, "<?xml", 5))
-        return snprintf(err, errlen, "gnuplot %s: %s is not an SVG (empty or cut short)", script, svg), -1;
-    return 0;
+    if (plot_one(script, vars, "pngcairo size 1100,650 font 'DejaVu Sans,11'", png, "\x89PNG\r\n\x1a\n", 8, "a PNG",
+                 err, errlen))
+        return -1;
+    return plot_one(script, vars, "svg size 1100,650 font 'DejaVu Sans,11'", svg, "<?xml", 5, "an SVG", err, errlen);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "cli.h"
 #include "plot.h"
 #include "report.h"
@@ -137,13 +138,20 @@ static int run_cases(dyvm_suite_ctx *s, const char *suite, const dyvm_case *case
 
 /* ---- writing ---- */
 
-static FILE *open_out(const dyvm_suite_ctx *s, const char *suite, const char *ext)
+/* <suite>.<ext> in the report folder, written whole or not at all (atomic_file.h) */
+static FILE *open_out(const dyvm_suite_ctx *s, const char *suite, const char *ext, dyvm_afile *af)
 {
-    char path[1024];
+    char path[1024], err[CLI_ERR];
     snprintf(path, sizeof path, "%s/%s.%s", s->dir, suite, ext);
-    FILE *f = fopen(path, "w");
-    if (!f) cli_fail("%s: cannot write", path);
+    FILE *f = dyvm_afile_open(af, path, "w", err, sizeof err);
+    if (!f) cli_fail("%s", err);
     return f;
+}
+
+static int close_out(dyvm_afile *af)
+{
+    char err[CLI_ERR];
+    return dyvm_afile_commit(af, err, sizeof err) ? (cli_fail("%s", err), -1) : 0;
 }
 
 /* the model of the single-model suites */
@@ -171,10 +179,11 @@ static int plot(dyvm_suite_ctx *s, const char *script, const char *data, const c
 static int finish(dyvm_suite_ctx *s, const char *suite, const dyvm_row *rows, size_t n)
 {
     dyvm_rows_warnings(s->readme, rows, n);
-    FILE *f = open_out(s, suite, "csv");
+    dyvm_afile af;
+    FILE *f = open_out(s, suite, "csv", &af);
     if (!f) return -1;
     dyvm_rows_csv(f, rows, n);
-    fclose(f);
+    if (close_out(&af)) return -1;
     char path[1024], err[CLI_ERR];
     snprintf(path, sizeof path, "%s/%s.json", s->dir, suite);
     cJSON *j = dyvm_suite_json(suite, &s->env, rows, n);
@@ -241,7 +250,8 @@ static int suite_paper(dyvm_suite_ctx *s)
     if (run_cases(s, "paper", cases, n, rows)) return -1;
     for (size_t i = 0; i < n; i++)
         if (i % 4) dyvm_row_speedup(&rows[i], &rows[i - i % 4], "vim", &s->timing);
-    FILE *dat = open_out(s, "paper", "dat");
+    dyvm_afile daf;
+    FILE *dat = open_out(s, "paper", "dat", &daf);
     if (!dat) return free_rows(rows, n), -1;
     fprintf(s->readme, "\n## paper: the efficiency table with measured speed\n\nBatch %lld. Block policy `keep:R` at the "
                        "official keep target R: every image runs exactly round(R·48) of the 48 directional SSM branches "
@@ -270,7 +280,7 @@ static int suite_paper(dyvm_suite_ctx *s)
             fprintf(dat, "\"%s %s\" %.4f %.4f %.4f %.4f %.4f\n", r->c.model, dyvm_variant_name(r->c.opts.variant),
                     r->speedup.est, r->speedup.lo, r->speedup.hi, ff, pf);
     }
-    fclose(dat);
+    if (close_out(&daf)) return free_rows(rows, n), -1;
     fprintf(s->readme, "\nThe same rows in full:\n\n");
     dyvm_rows_markdown(s->readme, rows, n);
     int rc = finish(s, "paper", rows, n);
@@ -331,11 +341,12 @@ static int suite_blocks(dyvm_suite_ctx *s)
     if (blocks_sweep(s, s->backend, s->batch, rows, &n)) return -1;
     /* the paper's observation is about GPUs: on a GPU run, the CPU curve of the same machine beside it */
     if (gpu && blocks_sweep(s, "cpu", 1, cpu, &nc)) return free_rows(rows, n), -1;
-    FILE *dat = open_out(s, "blocks", "dat");
+    dyvm_afile daf;
+    FILE *dat = open_out(s, "blocks", "dat", &daf);
     if (!dat) return free_rows(rows, n), free_rows(cpu, nc), -1;
     blocks_dat(dat, s->backend, rows, n);
     if (gpu) fprintf(dat, "\n\n"), blocks_dat(dat, "cpu", cpu, nc);
-    fclose(dat);
+    if (close_out(&daf)) return free_rows(rows, n), free_rows(cpu, nc), -1;
     fprintf(s->readme, "\n## blocks: speed against the number of SSM branches run (the paper's Figure 1b)\n\n"
                        "%s, block variant, `count:K`: exactly K of the 48 directional SSM branches run, spread evenly "
                        "over layers, alternating directions. The paper reports up to 2.83× from removing SSM blocks on "
@@ -371,7 +382,8 @@ static int suite_keep(dyvm_suite_ctx *s)
     }
     if (run_cases(s, "keep", cases, n, rows)) return -1;
     for (size_t i = 1; i < n; i++) dyvm_row_speedup(&rows[i], &rows[0], "vim", &s->timing);
-    FILE *dat = open_out(s, "keep", "dat");
+    dyvm_afile daf;
+    FILE *dat = open_out(s, "keep", "dat", &daf);
     if (!dat) return free_rows(rows, n), -1;
     const dyvm_row *d = &rows[0];
     for (int part = 0; part < 2; part++) {
@@ -380,7 +392,7 @@ static int suite_keep(dyvm_suite_ctx *s)
             fprintf(dat, "%.4f %.4f %.4f %.4f %.4f\n", part ? rows[i].flops.block_ratio : rows[i].token_ratio,
                     rows[i].speedup.est, rows[i].speedup.lo, rows[i].speedup.hi, d->flops.full_total / rows[i].flops.full_total);
     }
-    fclose(dat);
+    if (close_out(&daf)) return free_rows(rows, n), -1;
     fprintf(s->readme, "\n## keep: speed-up against the keep ratios\n\n%s, batch %lld. Token variant with "
                        "`--token-ratio r` (n_k = int(r^(k+1)·M) at the three stages, learned predictors); block variant "
                        "with `keep:R` (exactly round(R·48) branches per image; the realized keep ratio is plotted). "
@@ -409,7 +421,8 @@ static int suite_batch(dyvm_suite_ctx *s)
         for (size_t b = 0; b < nb; b++) cases[n++] = make_case(s, big(s), (dyvm_variant)v, block, 0, batches[b]);
     if (run_cases(s, "batch", cases, n, rows)) return -1;
     for (size_t i = nb; i < n; i++) dyvm_row_speedup(&rows[i], &rows[i % nb], "vim", &s->timing);
-    FILE *dat = open_out(s, "batch", "dat");
+    dyvm_afile daf;
+    FILE *dat = open_out(s, "batch", "dat", &daf);
     if (!dat) return free_rows(rows, n), -1;
     for (int v = 0; v < 4; v++) {
         fprintf(dat, "%s# %s: batch images_per_s lo hi median_ms\n", v ? "\n\n" : "", dyvm_variant_name((dyvm_variant)v));
@@ -419,7 +432,7 @@ static int suite_batch(dyvm_suite_ctx *s)
                     r->st.median);
         }
     }
-    fclose(dat);
+    if (close_out(&daf)) return free_rows(rows, n), -1;
     fprintf(s->readme, "\n## batch: latency and throughput against batch size\n\n%s, official keep ratios "
                        "(block `%s`, learned token predictors). Speed-ups against dense Vim at the same batch; "
                        "throughput with its 95 %% interval. %s", big(s), block, intervals_note);
@@ -434,7 +447,8 @@ static int roofline(dyvm_suite_ctx *s, const dyvm_row *rows, size_t n)
 {
     const dyvm_peaks *p = &s->peaks;
     if (!p->measured) return fprintf(s->readme, "\n(roofline skipped: the peaks were not measured)\n"), 0;
-    FILE *dat = open_out(s, "roofline", "dat");
+    dyvm_afile daf;
+    FILE *dat = open_out(s, "roofline", "dat", &daf);
     if (!dat) return -1;
     for (size_t v = 0; v < n; v++) {
         const dyvm_row *r = &rows[v];
@@ -445,7 +459,7 @@ static int roofline(dyvm_suite_ctx *s, const dyvm_row *rows, size_t n)
                 fprintf(dat, "%s %.5g %.5g\n", dyvm_stage_name((dyvm_stage)st), fl / by, fl / (r->stage_ms[st] * 1e6));
         }
     }
-    fclose(dat);
+    if (close_out(&daf)) return -1;
     fprintf(s->readme, "\nThe roofline: each stage's arithmetic intensity (full FLOPs over its minimum bytes) against "
                        "the rate it reached, under the roofs measured in this run (sgemm %.1f, FMA %.1f GFLOP/s; exp "
                        "%.3g/s; memory %.1f GB/s).\n",
@@ -470,7 +484,8 @@ static int suite_breakdown(dyvm_suite_ctx *s)
     }
     if (run_cases(s, "breakdown", cases, 4, rows)) return -1;
     for (int v = 1; v < 4; v++) dyvm_row_speedup(&rows[v], &rows[0], "vim", &s->timing);
-    FILE *dat = open_out(s, "breakdown", "dat");
+    dyvm_afile daf;
+    FILE *dat = open_out(s, "breakdown", "dat", &daf);
     if (!dat) return free_rows(rows, 4), -1;
     fprintf(dat, "variant");
     for (int st = 0; st < STAGE_COUNT; st++) fprintf(dat, " %s", dyvm_stage_name((dyvm_stage)st));
@@ -504,7 +519,7 @@ static int suite_breakdown(dyvm_suite_ctx *s)
         fprintf(s->readme, " %s |", speedup_text(&rows[v], sp, sizeof sp));
     }
     fprintf(s->readme, "\n");
-    fclose(dat);
+    if (close_out(&daf)) return free_rows(rows, 4), -1;
     int rc = finish(s, "breakdown", rows, 4);
     if (!rc) rc = roofline(s, rows, 4);
     free_rows(rows, 4);

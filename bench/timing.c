@@ -48,6 +48,8 @@ int dyvm_time_round(dyvm_graph *g, dyvm_backend *be, const float *images, const 
     const double w0 = dyvm_now_ms();
     for (int i = 0; i < t->warmup || dyvm_now_ms() - w0 < 1e3 * t->warmup_seconds; i++) {
         if (dyvm_forward(g, NULL, c->batch, &c->opts, &res, err, errlen)) return be->profile = false, -1;
+        if (!row->have_flops && dyvm_result_check_finite(&res, err, errlen)) /* never time a wrong number */
+            return dyvm_result_free(&res), be->profile = false, -1;
         if (!row->have_flops) realized(row, be, &res);
         dyvm_result_free(&res);
     }

@@ -12,7 +12,7 @@ int64_t dyvm_keep_count(double ratio, int stage, int64_t M)
 
 int dyvm_config_set_token_ratio(dyvm_config *cfg, double ratio, char *err, size_t errlen)
 {
-    if (!(ratio > 0.0 && ratio <= 1.0)) {
+    if (!(ratio > 0.0 && ratio <= 1.0)) { /* NaN fails too */
         snprintf(err, errlen, "token ratio %g is outside (0, 1]", ratio);
         return -1;
     }
@@ -29,13 +29,36 @@ int dyvm_config_set_token_ratio(dyvm_config *cfg, double ratio, char *err, size_
     return 0;
 }
 
-int dyvm_config_finish(dyvm_config *c, char *err, size_t errlen)
+/* The model's domain: every size a weights file or a flag can set, with the metadata key that sets it. The
+ * bounds keep every product of them (weights, activations) far inside int64_t, so sizes are checked here,
+ * once, before anything is multiplied. */
+static int check_domain(const dyvm_config *c, char *err, size_t errlen)
 {
-    if (c->D <= 0 || c->depth <= 0 || c->N <= 0 || c->K <= 0 || c->R <= 0 || c->classes <= 0 || c->patch <= 0 ||
-        c->img <= 0 || c->channels <= 0 || c->expand <= 0) {
-        snprintf(err, errlen, "config has a non-positive size");
+    const struct { const char *key; int64_t v, lo, hi; } f[] = {
+        {"img_size", c->img, 1, 16384},      {"patch_size", c->patch, 1, 1024}, {"stride", c->stride, 1, 1024},
+        {"channels", c->channels, 1, 64},    {"embed_dim", c->D, 4, 16384},     {"depth", c->depth, 1, DYVM_MAX_DEPTH},
+        {"d_state", c->N, 1, 64},            {"d_conv", c->K, 1, 64},           {"expand", c->expand, 1, 16},
+        {"dt_rank", c->R, 1, 16384},         {"num_classes", c->classes, 1, 10000000}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].v < f[i].lo || f[i].v > f[i].hi) {
+            snprintf(err, errlen, "%s %lld is outside the supported %lld..%lld", f[i].key, (long long)f[i].v,
+                     (long long)f[i].lo, (long long)f[i].hi);
+            return -1;
+        }
+    if (!(isfinite(c->norm_eps) && c->norm_eps > 0)) {
+        snprintf(err, errlen, "norm_eps %g is not a positive finite number", (double)c->norm_eps);
         return -1;
     }
+    if (c->n_prune > 0 && c->token_ratio != 0 && !(c->token_ratio > 0 && c->token_ratio <= 1)) {
+        snprintf(err, errlen, "token_ratio %g is outside (0, 1]", c->token_ratio);
+        return -1;
+    }
+    return 0;
+}
+
+int dyvm_config_finish(dyvm_config *c, char *err, size_t errlen)
+{
+    if (check_domain(c, err, errlen)) return -1;
     if (c->stride != c->patch) {
         snprintf(err, errlen, "stride %lld differs from patch size %lld (only non-overlapping patches are supported)",
                  (long long)c->stride, (long long)c->patch);
@@ -44,10 +67,6 @@ int dyvm_config_finish(dyvm_config *c, char *err, size_t errlen)
     if (c->img % c->patch != 0) {
         snprintf(err, errlen, "image size %lld is not a multiple of the patch size %lld", (long long)c->img,
                  (long long)c->patch);
-        return -1;
-    }
-    if (c->N > 64) {
-        snprintf(err, errlen, "d_state %lld is larger than 64, the most the scan keeps in registers", (long long)c->N);
         return -1;
     }
     if (c->D % 4 != 0) {
@@ -71,7 +90,8 @@ int dyvm_config_finish(dyvm_config *c, char *err, size_t errlen)
             return -1;
         }
     }
-    return c->n_prune ? dyvm_config_set_token_ratio(c, c->token_ratio, err, errlen) : 0;
+    /* without a known ratio the keep counts stay 0 until a run gives --token-ratio */
+    return c->n_prune && c->token_ratio > 0 ? dyvm_config_set_token_ratio(c, c->token_ratio, err, errlen) : 0;
 }
 
 int64_t dyvm_tokens_at_layer(const dyvm_config *c, int64_t layer, int pruning)

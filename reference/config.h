@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 #define DYVM_MAX_PRUNE 8
+/* Layers the per-layer arrays hold; deeper models are refused. */
+#define DYVM_MAX_DEPTH 64
 
 typedef struct {
     char name[32];       /* preset name or "weights" */
@@ -26,14 +28,16 @@ typedef struct {
     int64_t cls_pos;     /* M / 2 */
     int n_prune;         /* pruning stages (score predictors) */
     int64_t prune_loc[DYVM_MAX_PRUNE];
-    double token_ratio;  /* keep ratio per stage, compounded */
+    double token_ratio;  /* keep ratio per stage, compounded; 0: unknown (weights without the metadata), so a
+                            pruning variant needs --token-ratio */
     int64_t token_keep[DYVM_MAX_PRUNE];
     double block_ratio;  /* the official block keep target, for benchmarks (0 when unknown) */
 } dyvm_config;
 
 /* Fills cfg from a preset name; returns 0, or -1 with err set. */
 int dyvm_config_preset(const char *name, dyvm_config *cfg, char *err, size_t errlen);
-/* Recomputes derived fields (E, M, cls_pos, token_keep) and checks that the config is usable. */
+/* Checks every size against the model's domain (before multiplying any of them), then recomputes derived
+ * fields (E, M, cls_pos, token_keep); -1 with err naming the field (by its metadata key) when outside. */
 int dyvm_config_finish(dyvm_config *cfg, char *err, size_t errlen);
 /* n_k = int(ratio ** (k+1) * M), computed in double as Python does. */
 int64_t dyvm_keep_count(double ratio, int stage, int64_t M);

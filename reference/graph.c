@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "rng.h"
 
 struct dyvm_graph {
@@ -166,6 +167,16 @@ oom:
     return NULL;
 }
 
+int dyvm_result_check_finite(const dyvm_result *r, char *err, size_t errlen)
+{
+    const size_t n = (size_t)(r->B * r->classes), bad = dyvm_first_nonfinite(r->logits, n);
+    if (bad == n) return 0;
+    snprintf(err, errlen, "the forward produced a non-finite logit (%g) for image %lld, class %lld: the weights or "
+             "inputs overflow float32", (double)r->logits[bad], (long long)(bad / (size_t)r->classes),
+             (long long)(bad % (size_t)r->classes));
+    return -1;
+}
+
 void dyvm_result_free(dyvm_result *r)
 {
     free(r->logits), free(r->features), free(r->block_policy);
@@ -202,6 +213,12 @@ static int check_opts(const dyvm_backend *be, const dyvm_run_opts *o, int64_t B,
     if (prunes) {
         if (w->cfg.n_prune == 0) {
             snprintf(err, errlen, "variant %s needs pruning locations, and these weights have none",
+                     dyvm_variant_name(o->variant));
+            return -1;
+        }
+        if (!(w->cfg.token_ratio > 0) && !(o->token_ratio > 0)) {
+            snprintf(err, errlen, "variant %s prunes tokens, and these weights carry no token_ratio metadata: give "
+                     "--token-ratio R (the official models: 0.9 for Vim-T, 0.7 for Vim-S and Vim-B)",
                      dyvm_variant_name(o->variant));
             return -1;
         }

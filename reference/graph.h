@@ -3,9 +3,6 @@
 #ifndef DYVM_GRAPH_H
 #define DYVM_GRAPH_H
 
-/* Layers the per-layer result arrays hold; deeper models are refused. */
-#define DYVM_MAX_DEPTH 64
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -76,6 +73,9 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
 /* Copies B host images (B, C, H, W) into the backend for forwards given NULL images. */
 void dyvm_graph_upload(dyvm_graph *g, const float *images, int64_t B);
 void dyvm_result_free(dyvm_result *r);
+/* 0 when every logit is finite; else -1 with err naming the first image whose logits are not (finite weights
+ * and inputs can still overflow float32: a NaN logit is refused, never reported as a class). */
+int dyvm_result_check_finite(const dyvm_result *r, char *err, size_t errlen);
 void dyvm_graph_free(dyvm_graph *g);
 
 #endif

@@ -1,6 +1,8 @@
 /* safetensors reader and writer; see safetensors.h. */
 #include "safetensors.h"
 
+#include "atomic_file.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -67,6 +69,10 @@ static int fail(char *err, size_t errlen, const char *path, const char *fmt, ...
 typedef struct { const char *path; char *err; size_t errlen; } ctx;
 #define FAIL(c, ...) fail((c)->err, (c)->errlen, (c)->path, __VA_ARGS__)
 
+/* The largest dim: cJSON prints integral doubles below 1e15 as exact integers (and a zero-sized tensor can
+ * carry any dim), so the writer and the reader both stop there and a file always survives a round trip. */
+#define ST_MAX_DIM INT64_C(999999999999999)
+
 /* JSON numbers arrive as doubles: accept only integers in [0, 2^53], where a double is exact. */
 static int get_uint(const cJSON *j, int64_t *out)
 {
@@ -108,8 +114,9 @@ static int parse_entry(const ctx *c, const cJSON *e, st_tensor *t, const unsigne
     if (!cJSON_IsArray(js)) return FAIL(c, "tensor \"%s\": shape is not a JSON array", name);
     cJSON_ArrayForEach(it, js) {
         if (t->ndim == ST_MAX_DIMS) return FAIL(c, "tensor \"%s\": shape has more than %d dims", name, ST_MAX_DIMS);
-        if (get_uint(it, &t->shape[t->ndim]))
-            return FAIL(c, "tensor \"%s\": shape[%d] is not a non-negative integer (at most 2^53)", name, t->ndim);
+        if (get_uint(it, &t->shape[t->ndim]) || t->shape[t->ndim] > ST_MAX_DIM)
+            return FAIL(c, "tensor \"%s\": shape[%d] is not a non-negative integer (at most %lld)", name, t->ndim,
+                        (long long)ST_MAX_DIM);
         t->ndim++;
     }
 
@@ -266,32 +273,89 @@ int st_parse(const char *path, unsigned char *buf, size_t size, st_file *f, char
     return rc;
 }
 
+/* Reads up to n bytes; the count read (short at the end of the input). */
+static size_t read_up_to(FILE *fp, unsigned char *dst, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        const size_t r = fread(dst + got, 1, n - got, fp);
+        if (r == 0) break;
+        got += r;
+    }
+    return got;
+}
+
+/* The end of the data section the header declares: the largest data_offsets end of any entry (0 when the
+ * header is not readable: st_parse says why). */
+static uint64_t declared_data_end(const unsigned char *hdr, size_t n)
+{
+    char *copy = calloc(n + 8, 1); /* NUL-padded: see st_parse */
+    if (!copy) return 0;
+    memcpy(copy, hdr, n);
+    cJSON *root = cJSON_ParseWithLength(copy, n);
+    uint64_t end = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, root) {
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+        int64_t v;
+        if (cJSON_GetArraySize(o) == 2 && !get_uint(o->child->next, &v) && (uint64_t)v > end) end = (uint64_t)v;
+    }
+    cJSON_Delete(root);
+    free(copy);
+    return end;
+}
+
+/* safetensors' own limit on the header (the Rust reference implementation refuses longer ones) */
+#define ST_MAX_HEADER 100000000u
+
 int st_open(const char *path, st_file *f, char *err, size_t errlen)
 {
     if (f) memset(f, 0, sizeof *f);
     if (!path || !f) return fail(err, errlen, path, "invalid argument");
     FILE *fp = fopen(path, "rb");
     if (!fp) return fail(err, errlen, path, "%s", strerror(errno));
-    /* the size is only a hint (+1 so that EOF shows without a realloc); the loop reads what is there */
     struct stat sb;
-    size_t cap = 1 << 16, len = 0;
-    if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size < SIZE_MAX / 2)
-        cap = (size_t)sb.st_size + 1;
-    unsigned char *buf = malloc(cap), *nb;
-    while (buf) {
-        len += fread(buf + len, 1, cap - len, fp);
-        if (ferror(fp)) {
-            int e = errno;
-            free(buf);
-            fclose(fp);
-            return fail(err, errlen, path, "%s", strerror(e));
-        }
-        if (len < cap) break;
-        if (!(nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap *= 2))) free(buf);
-        buf = nb;
+    const int regular = fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode);
+    /* A regular file is read whole (its size is known and bounded). Anything else (a pipe, a device such as
+       /dev/zero) is read only as far as its header declares: 8 bytes, the header, the data section it
+       describes, and one byte more to tell trailing data; never until the input ends. */
+    unsigned char len8[8];
+    size_t got = read_up_to(fp, len8, 8), want = 8;
+    uint64_t n = 0;
+    for (size_t i = 0; i < got; i++) n |= (uint64_t)len8[i] << (8 * i);
+    if (got == 8 && n > ST_MAX_HEADER) {
+        fclose(fp);
+        return fail(err, errlen, path, "header length %llu is more than the %u bytes safetensors allows",
+                    (unsigned long long)n, ST_MAX_HEADER);
     }
+    if (regular) {
+        if ((uint64_t)sb.st_size >= SIZE_MAX / 2) return fclose(fp), fail(err, errlen, path, "file too large");
+        want = (size_t)sb.st_size;
+    } else if (got == 8)
+        want = 8 + (size_t)n;
+    unsigned char *buf = malloc(want > 8 ? want : 8), *nb;
+    if (!buf) return fclose(fp), fail(err, errlen, path, "out of memory reading %zu bytes", want);
+    memcpy(buf, len8, got);
+    size_t len = got + (got == 8 ? read_up_to(fp, buf + 8, want - 8) : 0);
+    if (!regular && got == 8 && len == want) {
+        /* the data section the header declares, and one byte more */
+        const uint64_t data = declared_data_end(buf + 8, (size_t)n);
+        if (data > SIZE_MAX / 4 || data + 1 > (uint64_t)(SIZE_MAX / 4) - want) {
+            free(buf), fclose(fp);
+            return fail(err, errlen, path, "header declares %llu bytes of data: too large", (unsigned long long)data);
+        }
+        const size_t more = (size_t)data + 1;
+        if (!(nb = realloc(buf, want + more))) {
+            free(buf), fclose(fp);
+            return fail(err, errlen, path, "out of memory reading the %llu bytes of data the header declares",
+                        (unsigned long long)data);
+        }
+        buf = nb;
+        len += read_up_to(fp, buf + want, more);
+    }
+    const int e = ferror(fp) ? errno : 0;
     fclose(fp);
-    if (!buf) return fail(err, errlen, path, "out of memory");
+    if (e) return free(buf), fail(err, errlen, path, "%s", strerror(e));
     return st_parse(path, buf, len, f, err, errlen);
 }
 
@@ -355,7 +419,7 @@ int st_writer_add(st_writer *w, const char *name, st_dtype dt, int ndim, const i
     for (size_t i = 0; i < w->n; i++)
         if (strcmp(w->t[i].name, name) == 0) return -1;
     for (int d = 0; d < ndim; d++)
-        if (shape[d] > (INT64_C(1) << 53)) return -1; /* readers take JSON numbers as doubles */
+        if (shape[d] < 0 || shape[d] > ST_MAX_DIM) return -1; /* what the writer prints exactly, the reader takes */
     int64_t nb = bytes_of(numel_of(ndim, shape), dt);
     if (nb < 0 || (uint64_t)nb > SIZE_MAX || (nb > 0 && !data)) return -1;
     wtensor *arr = realloc(w->t, (w->n + 1) * sizeof *w->t);
@@ -418,15 +482,26 @@ int st_writer_save(const st_writer *w, const char *path, char *err, size_t errle
     if (!hdr) return fail(err, errlen, path, "out of memory or data too large");
     size_t n = strlen(hdr), pad = (8 - n % 8) % 8; /* so that the data starts 8-aligned in the file */
 
-    FILE *fp = fopen(path, "wb");
-    int e = fp ? 0 : errno;
+    /* written beside the target and renamed over it when complete: a failed or interrupted write leaves the
+       previous file as it was (atomic_file.h) */
+    dyvm_afile af;
+    char why[512];
+    FILE *fp = dyvm_afile_open(&af, path, "wb", why, sizeof why);
+    if (!fp) {
+        cJSON_free(hdr);
+        return snprintf(err, errlen, "%s", why), -1;
+    }
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)(n + pad) >> (8 * i));
-    ok = fp && fwrite(len8, 1, 8, fp) == 8 && fwrite(hdr, 1, n, fp) == n && fwrite("       ", 1, pad, fp) == pad;
+    ok = fwrite(len8, 1, 8, fp) == 8 && fwrite(hdr, 1, n, fp) == n && fwrite("       ", 1, pad, fp) == pad;
     for (size_t i = 0; ok && i < w->n; i++)
         ok = w->t[i].nbytes == 0 || fwrite(w->t[i].data, 1, w->t[i].nbytes, fp) == w->t[i].nbytes;
-    if (fp && !ok) e = errno;
-    if (fp && fclose(fp) != 0 && ok) ok = 0, e = errno; /* a full disk may only show at the final flush */
+    const int e = errno;
     cJSON_free(hdr);
-    return ok ? 0 : fail(err, errlen, path, "%s", strerror(e ? e : EIO));
+    if (!ok) {
+        dyvm_afile_abort(&af);
+        return fail(err, errlen, path, "%s", strerror(e ? e : EIO));
+    }
+    if (dyvm_afile_commit(&af, why, sizeof why)) return snprintf(err, errlen, "%s", why), -1;
+    return 0;
 }

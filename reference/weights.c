@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
+#include "memplan.h"
 #include "rng.h"
 #include "safetensors.h"
 
@@ -115,34 +117,49 @@ static int64_t numel(const param *p)
 
 static size_t padded(int64_t n) { return ((size_t)n + 15) & ~(size_t)15; } /* 64-byte slices */
 
-/* Allocates the arena and points every slot (and the derived A) into it; returns the table. */
-static param *allocate(dyvm_weights *w, size_t *count, char *err, size_t errlen)
+/* The parameter table of a config: per-layer and per-stage slot arrays and the table (small: depth and the
+ * pruning stages are bounded by the config's domain). NULL with err when out of memory. */
+static param *make_table(dyvm_weights *w, size_t *count, char *err, size_t errlen)
 {
     const dyvm_config *c = &w->cfg;
     w->layers = calloc((size_t)c->depth, sizeof *w->layers);
     w->predictors = calloc((size_t)(c->n_prune ? c->n_prune : 1), sizeof *w->predictors);
     param *t = calloc(MAX_PARAMS(c), sizeof *t);
-    if (!w->layers || !w->predictors || !t) goto oom;
-    *count = param_table(w, t);
+    if (w->layers && w->predictors && t) {
+        *count = param_table(w, t);
+        return t;
+    }
+    free(t);
+    snprintf(err, errlen, "out of memory for the parameter table of %s", c->name);
+    return NULL;
+}
+
+/* The arena for every slot of the table (and the derived A and transposed conv weights), after checking
+ * that it fits in the memory this machine has; -1 with err naming the bytes when it does not. */
+static int make_arena(dyvm_weights *w, param *t, size_t count, char *err, size_t errlen)
+{
+    const dyvm_config *c = &w->cfg;
+    dyvm_mem_plan plan = {.weights = dyvm_weights_bytes(c)};
+    plan.total = plan.weights;
+    char what[64];
+    snprintf(what, sizeof what, "the weights of %s", c->name);
+    if (dyvm_memory_check(&plan, what, err, errlen)) return -1;
+    /* within the plan, so none of these sums can overflow */
     size_t total = 0;
-    for (size_t i = 0; i < *count; i++) total += padded(numel(&t[i]));
+    for (size_t i = 0; i < count; i++) total += padded(numel(&t[i]));
     total += (size_t)c->depth * 2 * (padded(c->E * c->N) + padded(c->K * c->E));
     w->arena = aligned_alloc(64, total * sizeof(float));
-    if (!w->arena) goto oom;
+    if (!w->arena) return snprintf(err, errlen, "out of memory allocating %zu bytes of weights for %s", total * sizeof(float), c->name), -1;
     memset(w->arena, 0, total * sizeof(float));
     w->arena_floats = total;
     float *p = w->arena;
-    for (size_t i = 0; i < *count; i++) *t[i].slot = p, p += padded(numel(&t[i]));
+    for (size_t i = 0; i < count; i++) *t[i].slot = p, p += padded(numel(&t[i]));
     for (int64_t i = 0; i < c->depth; i++)
         for (int d = 0; d < 2; d++) {
             w->layers[i].dir[d].A = p, p += padded(c->E * c->N);
             w->layers[i].dir[d].conv_wt = p, p += padded(c->K * c->E);
         }
-    return t;
-oom:
-    free(t);
-    snprintf(err, errlen, "out of memory allocating weights for %s", c->name);
-    return NULL;
+    return 0;
 }
 
 /* A = -exp(A_log.float()) as Mamba computes it before the scan; the conv weights transposed. */
@@ -193,9 +210,9 @@ int dyvm_weights_init(dyvm_weights *w, const dyvm_config *cfg, uint64_t seed, ch
 {
     memset(w, 0, sizeof *w);
     w->cfg = *cfg;
-    size_t n;
-    param *t = allocate(w, &n, err, errlen);
-    if (!t) return dyvm_weights_free(w), -1;
+    size_t n = 0;
+    param *t = make_table(w, &n, err, errlen);
+    if (!t || make_arena(w, t, n, err, errlen)) return free(t), dyvm_weights_free(w), -1;
     dyvm_rng rng;
     dyvm_rng_seed(&rng, seed);
     for (size_t i = 0; i < n; i++) generate(&t[i], cfg, &rng);
@@ -234,9 +251,17 @@ static int config_from_shapes(const st_file *f, dyvm_config *c, char *err, size_
     memset(c, 0, sizeof *c);
     snprintf(c->name, sizeof c->name, "weights");
     c->D = pw->shape[0], c->channels = pw->shape[1], c->patch = c->stride = pw->shape[2];
+    /* the sizes the shapes imply are bounded before they are multiplied (a zero-sized tensor may carry any
+       dim): the config's domain checks the rest */
     int64_t M = pe->shape[1] - 1, side = (int64_t)llround(sqrt((double)(M > 0 ? M : 0)));
-    if (M <= 0 || side * side != M) {
-        snprintf(err, errlen, "%s: pos_embed has %lld patch rows, not a square grid", f->path, (long long)M);
+    if (M <= 0 || side > 16384 || side * side != M) {
+        snprintf(err, errlen, "%s: pos_embed has %lld patch rows, not a square grid of at most 16384 x 16384", f->path,
+                 (long long)M);
+        return -1;
+    }
+    if (c->patch < 1 || c->patch > 1024) {
+        snprintf(err, errlen, "%s: patch_embed.proj.weight implies patch_size %lld, outside the supported 1..1024",
+                 f->path, (long long)c->patch);
         return -1;
     }
     c->img = side * c->patch;
@@ -252,25 +277,33 @@ static int config_from_shapes(const st_file *f, dyvm_config *c, char *err, size_
         snprintf(name, sizeof name, "score_predictors.%d.in_conv.1.weight", c->n_prune);
         if (!st_find(f, name)) break;
     }
-    /* without metadata: stages spread evenly, as the official 6,12,18 of 24 layers */
+    /* without metadata: stages spread evenly, as the official 6,12,18 of 24 layers; the keep ratio is not
+       guessed (0: a pruning variant needs --token-ratio) */
     for (int k = 0; k < c->n_prune; k++) c->prune_loc[k] = (k + 1) * c->depth / (c->n_prune + 1);
-    c->token_ratio = 0.7;
+    c->token_ratio = 0;
     return 0;
 }
 
-static int meta_int(const st_file *f, const char *key, int64_t *out, char *err, size_t errlen)
+/* A decimal integer >= lo written as digits alone (strtoll would take leading spaces and a sign). */
+static int meta_int_at_least(const st_file *f, const char *key, int64_t lo, int64_t *out, char *err, size_t errlen)
 {
     const char *s = st_meta(f, key);
     if (!s) return 0;
     char *end;
     errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v <= 0) {
-        snprintf(err, errlen, "%s: metadata %s = \"%s\" is not a positive integer", f->path, key, s);
+    long long v = s[0] >= '0' && s[0] <= '9' ? strtoll(s, &end, 10) : -1;
+    if (v < 0 || errno || *end || v < lo) {
+        snprintf(err, errlen, "%s: metadata %s = \"%s\" is not a %s integer", f->path, key, s,
+                 lo > 0 ? "positive" : "non-negative");
         return -1;
     }
     *out = v;
     return 0;
+}
+
+static int meta_int(const st_file *f, const char *key, int64_t *out, char *err, size_t errlen)
+{
+    return meta_int_at_least(f, key, 1, out, err, errlen);
 }
 
 static int meta_list(const st_file *f, const char *key, int64_t *out, int *count, char *err, size_t errlen)
@@ -282,8 +315,8 @@ static int meta_list(const st_file *f, const char *key, int64_t *out, int *count
     while (*p) {
         char *end;
         errno = 0;
-        long long v = strtoll(p, &end, 10);
-        if (errno || end == p || v < 0 || n >= DYVM_MAX_PRUNE || (*end && *end != ',')) {
+        long long v = *p >= '0' && *p <= '9' ? strtoll(p, &end, 10) : -1;
+        if (v < 0 || errno || n >= DYVM_MAX_PRUNE || (*end && *end != ',') || (*end == ',' && !end[1])) {
             snprintf(err, errlen, "%s: metadata %s = \"%s\" is not a list of at most %d integers", f->path, key, s,
                      DYVM_MAX_PRUNE);
             return -1;
@@ -312,8 +345,8 @@ static int config_from_metadata(const st_file *f, dyvm_config *c, char *err, siz
     if (s) {
         char *end;
         double v = strtod(s, &end);
-        if (end == s || *end || !(v > 0)) {
-            snprintf(err, errlen, "%s: metadata norm_eps = \"%s\" is not a positive number", f->path, s);
+        if (end == s || *end || !(v > 0) || !isfinite(v) || !isfinite((float)v) || !((float)v > 0)) {
+            snprintf(err, errlen, "%s: metadata norm_eps = \"%s\" is not a positive finite float32", f->path, s);
             return -1;
         }
         c->norm_eps = (float)v;
@@ -321,8 +354,8 @@ static int config_from_metadata(const st_file *f, dyvm_config *c, char *err, siz
     if ((s = st_meta(f, "token_ratio"))) {
         char *end;
         c->token_ratio = strtod(s, &end);
-        if (end == s || *end) {
-            snprintf(err, errlen, "%s: metadata token_ratio = \"%s\" is not a number", f->path, s);
+        if (end == s || *end || !(c->token_ratio > 0 && c->token_ratio <= 1)) {
+            snprintf(err, errlen, "%s: metadata token_ratio = \"%s\" is not a number in (0, 1]", f->path, s);
             return -1;
         }
     }
@@ -347,7 +380,9 @@ static int check_derived(const st_file *f, const dyvm_config *c, char *err, size
         return -1;
     }
     const char *s = st_meta(f, "cls_position");
-    if (s && strtoll(s, NULL, 10) != c->cls_pos) {
+    int64_t cls = c->cls_pos;
+    if (meta_int_at_least(f, "cls_position", 0, &cls, err, errlen)) return -1;
+    if (s && cls != c->cls_pos) {
         snprintf(err, errlen, "%s: metadata cls_position %s is not the middle (%lld); only the middle class token "
                  "is supported", f->path, s, (long long)c->cls_pos);
         return -1;
@@ -373,25 +408,57 @@ static void shape_str(char *buf, size_t len, int ndim, const int64_t *shape)
     if (n > 0 && (size_t)n < len) snprintf(buf + n, len - (size_t)n, "]");
 }
 
-int dyvm_weights_load(dyvm_weights *w, const char *path, char *err, size_t errlen)
+/* "[e, n]": the index of element i of a tensor of this shape */
+static void index_str(char *buf, size_t len, int ndim, const int64_t *shape, int64_t i)
+{
+    int64_t idx[8] = {0};
+    for (int d = ndim - 1; d >= 0; d--) idx[d] = shape[d] ? i % shape[d] : 0, i = shape[d] ? i / shape[d] : 0;
+    shape_str(buf, len, ndim, idx);
+}
+
+int dyvm_weights_from_file(dyvm_weights *w, const st_file *f, char *err, size_t errlen)
 {
     memset(w, 0, sizeof *w);
-    st_file f;
-    if (st_open(path, &f, err, errlen)) return -1;
+    const char *path = f->path;
     int rc = -1;
     param *t = NULL;
     size_t n = 0;
-    if (config_from_shapes(&f, &w->cfg, err, errlen) || config_from_metadata(&f, &w->cfg, err, errlen))
-        goto done;
+    if (config_from_shapes(f, &w->cfg, err, errlen) || config_from_metadata(f, &w->cfg, err, errlen)) goto done;
     char why[512];
     if (dyvm_config_finish(&w->cfg, why, sizeof why)) {
         snprintf(err, errlen, "%s: %s", path, why);
         goto done;
     }
-    if (check_derived(&f, &w->cfg, err, errlen) || !(t = allocate(w, &n, err, errlen))) goto done;
+    if (check_derived(f, &w->cfg, err, errlen) || !(t = make_table(w, &n, err, errlen))) goto done;
+    /* a layer or a predictor stage past the ones the file defines would be silently ignored */
+    for (size_t i = 0; i < f->n_tensors; i++) {
+        const char *name = f->tensors[i].name;
+        long long k = -1;
+        const char *what = NULL;
+        if (sscanf(name, "layers.%lld.", &k) == 1 && k >= w->cfg.depth) what = "layers";
+        else if (sscanf(name, "score_predictors.%lld.", &k) == 1 && k >= w->cfg.n_prune) what = "score predictor stages";
+        if (what) {
+            snprintf(err, errlen, "%s: tensor \"%s\" is past the %lld %s the file defines", path, name,
+                     (long long)(what[0] == 'l' ? w->cfg.depth : w->cfg.n_prune), what);
+            goto done;
+        }
+    }
+    /* every tensor against the config, before the arena is allocated; an optional group (block heads,
+       score predictors) is all there or all absent: a part of one would be silently unused */
     bool missing[3] = {false, false, false};
+    const char *absent[3] = {NULL, NULL, NULL}, *found[3] = {NULL, NULL, NULL};
     for (size_t i = 0; i < n; i++) {
-        const st_tensor *s = st_find(&f, t[i].name);
+        if (st_find(f, t[i].name)) found[t[i].group] = t[i].name;
+        else if (!absent[t[i].group]) absent[t[i].group] = t[i].name;
+    }
+    for (int g = GROUP_BLOCK_HEAD; g <= GROUP_PREDICTOR; g++)
+        if (found[g] && absent[g]) {
+            snprintf(err, errlen, "%s: tensor \"%s\" is missing while \"%s\" is present (the %s must be complete "
+                     "or absent)", path, absent[g], found[g], g == GROUP_BLOCK_HEAD ? "block heads" : "score predictors");
+            goto done;
+        }
+    for (size_t i = 0; i < n; i++) {
+        const st_tensor *s = st_find(f, t[i].name);
         if (!s) {
             if (t[i].group == GROUP_CORE) {
                 snprintf(err, errlen, "%s: missing tensor \"%s\"", path, t[i].name);
@@ -415,7 +482,24 @@ int dyvm_weights_load(dyvm_weights *w, const char *path, char *err, size_t errle
                      want);
             goto done;
         }
+    }
+    if (make_arena(w, t, n, why, sizeof why)) {
+        snprintf(err, errlen, "%s: %s", path, why);
+        goto done;
+    }
+    /* the values: copied, then refused if any is NaN or infinite (it would silently poison every logit) */
+    for (size_t i = 0; i < n; i++) {
+        const st_tensor *s = st_find(f, t[i].name);
+        if (!s) continue;
         memcpy(*t[i].slot, s->data, s->nbytes);
+        const size_t count = s->nbytes / sizeof(float), bad = dyvm_first_nonfinite(*t[i].slot, count);
+        if (bad < count) {
+            char at[128];
+            index_str(at, sizeof at, s->ndim, s->shape, (int64_t)bad);
+            snprintf(err, errlen, "%s: tensor \"%s\" has a non-finite value (%g) at %s", path, t[i].name,
+                     (double)(*t[i].slot)[bad], at);
+            goto done;
+        }
     }
     w->has_block_heads = !missing[GROUP_BLOCK_HEAD];
     w->has_predictors = w->cfg.n_prune > 0 && !missing[GROUP_PREDICTOR];
@@ -423,8 +507,17 @@ int dyvm_weights_load(dyvm_weights *w, const char *path, char *err, size_t errle
     rc = 0;
 done:
     free(t);
-    st_close(&f);
     if (rc) dyvm_weights_free(w);
+    return rc;
+}
+
+int dyvm_weights_load(dyvm_weights *w, const char *path, char *err, size_t errlen)
+{
+    memset(w, 0, sizeof *w);
+    st_file f;
+    if (st_open(path, &f, err, errlen)) return -1;
+    const int rc = dyvm_weights_from_file(w, &f, err, errlen);
+    st_close(&f);
     return rc;
 }
 
@@ -476,11 +569,11 @@ int dyvm_weights_save(const dyvm_weights *w, const char *path, char *err, size_t
     }
     snprintf(v, sizeof v, "%.9g", (double)c->norm_eps);
     st_writer_meta(wr, "norm_eps", v);
-    if (c->n_prune) {
+    if (c->n_prune) st_writer_meta(wr, "pruning_loc", loc);
+    if (c->token_ratio > 0) { /* unknown stays unknown: never written as a guess */
         snprintf(v, sizeof v, "%.17g", c->token_ratio);
         st_writer_meta(wr, "token_ratio", v);
-        st_writer_meta(wr, "pruning_loc", loc);
-        st_writer_meta(wr, "token_keep", keep);
+        if (c->n_prune) st_writer_meta(wr, "token_keep", keep);
     }
     rc = st_writer_save(wr, path, err, errlen);
 done:

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "safetensors.h"
 
 enum { DIR_FWD = 0, DIR_BWD = 1 };
 
@@ -60,8 +61,13 @@ typedef struct {
 
 /* Generated weights with the official initialisation from `seed` (block heads and predictors included). */
 int dyvm_weights_init(dyvm_weights *w, const dyvm_config *cfg, uint64_t seed, char *err, size_t errlen);
-/* Loads a dyvm-weights/1 safetensors file: config from its metadata, else from tensor shapes. */
+/* Loads a dyvm-weights/1 safetensors file: config from its metadata, else from tensor shapes. Every size is
+ * checked against the model's domain and every tensor's shape against the config before the weights are
+ * allocated; the bytes they need are checked against the memory available; a NaN or infinite value is
+ * refused, naming the tensor and its index. -1 with one line in err. */
 int dyvm_weights_load(dyvm_weights *w, const char *path, char *err, size_t errlen);
+/* The same from a parsed safetensors file (for the fuzz targets: no file system). */
+int dyvm_weights_from_file(dyvm_weights *w, const st_file *f, char *err, size_t errlen);
 int dyvm_weights_save(const dyvm_weights *w, const char *path, char *err, size_t errlen);
 void dyvm_weights_free(dyvm_weights *w);
 size_t dyvm_weights_count(const dyvm_weights *w); /* parameters, for reports */

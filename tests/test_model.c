@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "memplan.h"
 #include "compare.h"
 #include "graph.h"
 #include "rng.h"
@@ -228,6 +229,26 @@ static void init_checks(void)
     dyvm_weights_init(&d, &c, 8, err, sizeof err);
     check(!memcmp(a.arena, b.arena, a.arena_floats * sizeof(float)) && memcmp(a.arena, d.arena, a.arena_floats * sizeof(float)),
           "preset weights: same seed same weights, other seed other weights");
+    check((double)a.arena_floats * sizeof(float) == dyvm_weights_bytes(&c),
+          "the memory plan's weight bytes are the arena's exactly (%zu floats)", a.arena_floats);
+    /* the domain is checked before anything is multiplied */
+    dyvm_config big = c;
+    big.img = INT64_C(1) << 35;
+    check(dyvm_config_finish(&big, err, sizeof err) && strstr(err, "img_size 34359738368 is outside"), "img_size 2^35: %s", err);
+    big = c, big.classes = INT64_C(1000000000000);
+    check(dyvm_config_finish(&big, err, sizeof err) && strstr(err, "num_classes"), "num_classes 1e12: %s", err);
+    big = c, big.norm_eps = INFINITY;
+    check(dyvm_config_finish(&big, err, sizeof err) && strstr(err, "norm_eps"), "norm_eps inf: %s", err);
+    float logits[6] = {1, 2, 3, 4, NAN, 6};
+    dyvm_result res = {.B = 2, .classes = 3, .logits = logits};
+    check(dyvm_result_check_finite(&res, err, sizeof err) && strstr(err, "image 1, class 1"),
+          "a NaN logit is refused, never reported as a class: %s", err);
+    logits[4] = 5;
+    check(!dyvm_result_check_finite(&res, err, sizeof err), "finite logits pass");
+    dyvm_mem_plan plan;
+    dyvm_memory_plan(&c, INT64_C(1) << 40, true, false, &plan);
+    check(dyvm_memory_check(&plan, "a batch of 2^40", err, sizeof err) && strstr(err, "needs") && strstr(err, "available"),
+          "a plan beyond the machine is refused with its bytes: %s", err);
     const dyvm_layer_weights *l = &a.layers[5];
     int ok = 1;
     for (int64_t e = 0; e < c.E; e++) {
@@ -255,7 +276,7 @@ static int rewrite(const char *src, const char *dst, const char *drop, const cha
     st_writer *w = st_writer_new();
     for (size_t i = 0; i < f.n_tensors; i++) {
         const st_tensor *t = &f.tensors[i];
-        if (drop && !strcmp(t->name, drop)) continue;
+        if (drop && strstr(t->name, drop)) continue; /* every tensor whose name contains drop */
         st_writer_add(w, t->name, t->dtype, t->ndim, t->shape, t->data);
     }
     for (size_t i = 0; i < f.n_meta; i++)
@@ -313,8 +334,21 @@ static void weights_files(const char *golden)
         if (!rc) dyvm_weights_free(&w2);
     }
     /* block heads absent: the learned block policy is refused, forced ones still run */
-    snprintf(path, sizeof path, "%s/nohead.safetensors", dir);
+    /* a part of an optional group is refused: it would be silently unused */
+    snprintf(path, sizeof path, "%s/onehead.safetensors", dir);
     rewrite(src, path, "layers.1.mixer.block_head.bias", NULL, NULL);
+    int rc = dyvm_weights_load(&w2, path, err, sizeof err);
+    check(rc != 0 && strstr(err, "\"layers.1.mixer.block_head.bias\" is missing while") && strstr(err, "complete or absent"),
+          "block heads of some layers only: refused (%s)", rc ? err : "loaded");
+    if (!rc) dyvm_weights_free(&w2);
+    snprintf(path, sizeof path, "%s/onepred.safetensors", dir);
+    rewrite(src, path, "score_predictors.1.out_conv.4", NULL, NULL);
+    rc = dyvm_weights_load(&w2, path, err, sizeof err);
+    check(rc != 0 && strstr(err, "score_predictors.1.out_conv.4") && strstr(err, "score predictors must be complete"),
+          "a score predictor with a missing linear: refused (%s)", rc ? err : "loaded");
+    if (!rc) dyvm_weights_free(&w2);
+    snprintf(path, sizeof path, "%s/nohead.safetensors", dir);
+    rewrite(src, path, "block_head", NULL, NULL);
     if (!dyvm_weights_load(&w2, path, err, sizeof err)) {
         dyvm_backend *be = dyvm_cpu_backend(&w2);
         dyvm_graph *g = dyvm_graph_new(be, 1, err, sizeof err);

@@ -1,0 +1,33 @@
+/* The memory plan of a run, computed before anything is allocated: the weights, the forward graph's
+ * activations for the batch, the backend's scratch and the input images, in bytes. A plan larger than the
+ * memory this machine has available is refused with one line giving the bytes, before any work; and since
+ * every later size is a part of a plan that fits, none of them can overflow. */
+#ifndef DYVM_MEMPLAN_H
+#define DYVM_MEMPLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+typedef struct {
+    double weights, activations, scratch, inputs, results; /* bytes; double: no product of bounded sizes overflows it */
+    double total;
+} dyvm_mem_plan;
+
+/* Bytes of the weights arena of a config (every parameter and the derived A and transposed conv weights,
+ * each padded to 64 bytes). The config must have passed dyvm_config_finish. */
+double dyvm_weights_bytes(const dyvm_config *c);
+/* The plan of forwards of batch B on the host (the CPU backend; for the CUDA backend the host keeps only the
+ * weights' copy, the inputs and the results). capture: the stream.{i} captures of dyvm run --capture. */
+void dyvm_memory_plan(const dyvm_config *c, int64_t B, bool on_host, bool capture, dyvm_mem_plan *p);
+/* Bytes this machine has available now (MemAvailable, else the free physical pages). */
+double dyvm_memory_available(void);
+/* 0 when the plan fits in the memory available; else -1 with one line in err ("<what> needs ... bytes
+ * (weights .., activations .., ...); this machine has .. bytes available"). */
+int dyvm_memory_check(const dyvm_mem_plan *p, const char *what, char *err, size_t errlen);
+/* "1.23 GB" style, for messages */
+const char *dyvm_bytes_str(double bytes, char *buf, size_t len);
+
+#endif
