@@ -76,6 +76,37 @@ int cli_once(const char *flag)
     return 0;
 }
 
+int cli_parse_format(const char *v, cli_format *out)
+{
+    static const char *const names[] = {"md", "csv", "json"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(v, names[i])) return *out = (cli_format)i, 0;
+    return cli_fail("--format: \"%s\" is not md, csv or json", v), -1;
+}
+
+char *cli_read_text(const char *path, size_t max, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (size_t got; buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
+        const bool nul = memchr(buf + n, 0, got) != NULL;
+        n += got;
+        if (nul || n > max) break;
+        if (cap - n - 1 == 0) {
+            char *more = realloc(buf, cap * 2);
+            if (!more) free(buf);
+            buf = more, cap *= 2;
+        }
+    }
+    const bool bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) return free(buf), NULL;
+    buf[n] = 0, *len = n;
+    return buf;
+}
+
 const char *const cli_shared_flags[] = {"--weights", "--preset", "--variant", "--block-policy", "--backend",
                                         "--precision", "--token-policy", "--token-ratio", "--batch", "--seed",
                                         "--weights-seed", "--threads", NULL};

@@ -19,6 +19,14 @@ int cli_u64(const char *flag, const char *s, uint64_t *out);
 /* -1 after one line on stderr when flag was already given on this command line (a flag without a value
  * calls it itself; cli_value calls it for the flags that take one). */
 int cli_once(const char *flag);
+/* --format of the commands that print a result */
+typedef enum { CLI_FMT_MD, CLI_FMT_CSV, CLI_FMT_JSON } cli_format;
+/* md, csv or json; -1 after one line on stderr otherwise. */
+int cli_parse_format(const char *v, cli_format *out);
+/* A whole text file, NUL-terminated (*len without the NUL); reading stops at the first NUL byte or past max
+ * bytes (not text: /dev/zero is refused at once, never read until memory runs out). NULL when it cannot be
+ * read (errno says why). */
+char *cli_read_text(const char *path, size_t max, size_t *len);
 /* The flags `run` and `bench` share (cli_shared_flag), NULL-terminated. */
 extern const char *const cli_shared_flags[];
 /* The value after the flag argv[*i], or NULL after one line on stderr: not a flag ("<cmd>: unexpected

@@ -35,7 +35,7 @@ static const char bench_usage[] =
     "  PNG and SVG plots) and update reports/index.md.\n";
 
 /* Per round: a short warm-up, then at least min_samples and min_seconds of samples, at most max_seconds.
- * Three rounds (two with --quick) keep `make bench` within about 5 minutes on a 2-core machine. */
+ * Three rounds (two with --quick) keep `make bench` within about 11 minutes on a 2-core machine. */
 static dyvm_timing default_timing(bool quick)
 {
     dyvm_timing t = {.warmup = 1, .warmup_seconds = quick ? 0.03 : 0.1, .rounds = quick ? 2 : 3, .bootstrap_reps = 2000};
@@ -60,6 +60,20 @@ static int measure_peaks(dyvm_peaks *p, const char *backend, const char *precisi
     fprintf(stderr, "   sgemm %.1f GFLOP/s, FMA %.1f GFLOP/s, exp %.3g/s, memory %.1f GB/s (%.1f s)\n", p->sgemm_gflops,
             p->fma_gflops, p->exp_per_s, p->bandwidth_gbs, p->seconds);
     return 0;
+}
+
+/* What a harness run adds to the environment block: its timing settings and its peaks (before the suites,
+ * whose JSON files carry the block), then the machine's load since load0 (at the end). */
+static void env_of_run(dyvm_env *e, const dyvm_timing *t, const dyvm_peaks *peaks)
+{
+    e->peaks = peaks, e->rounds = t->rounds, e->order_seed = t->order_seed, e->bootstrap_reps = t->bootstrap_reps;
+}
+
+static void env_load_since(dyvm_env *e, const dyvm_cpu_snapshot *load0)
+{
+    dyvm_cpu_snapshot now;
+    dyvm_cpu_snapshot_take(&now);
+    dyvm_load_between(load0, &now, &e->load);
 }
 
 static int mkdir_p(const char *path)
@@ -136,17 +150,10 @@ static void write_index(const char *root)
     for (int i = 0; i < n; i++) {
         char envp[1024];
         snprintf(envp, sizeof envp, "%s/%s/env.json", root, ents[i]->d_name);
-        FILE *e = ents[i]->d_name[0] != '.' ? fopen(envp, "r") : NULL;
-        if (e) {
-            /* the whole file: with the measured peaks it is tens of kilobytes */
-            char *buf = NULL;
-            size_t len = 0;
-            FILE *m = open_memstream(&buf, &len);
-            char chunk[4096];
-            for (size_t got; m && (got = fread(chunk, 1, sizeof chunk, e)) > 0;) fwrite(chunk, 1, got, m);
-            if (m) fclose(m);
-            fclose(e);
-            cJSON *j = buf ? cJSON_Parse(buf) : NULL;
+        size_t len;
+        char *buf = ents[i]->d_name[0] != '.' ? cli_read_text(envp, (size_t)1 << 24, &len) : NULL;
+        if (buf) {
+            cJSON *j = cJSON_Parse(buf);
             free(buf);
             const char *keys[] = {"date", "host", "backend", "cpu", "commit"};
             fprintf(f, "| [%s](%s/README.md) |", ents[i]->d_name, ents[i]->d_name);
@@ -174,7 +181,7 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
     if (!strcmp(backend, "cuda") && !dyvm_cuda_available(why, sizeof why)) return cli_fail("%s", why);
     cli_threads(threads);
     s.threads = cli_thread_count();
-    dyvm_cpu_snapshot load0, load1;
+    dyvm_cpu_snapshot load0;
     dyvm_cpu_snapshot_take(&load0);
     dyvm_env_collect(&s.env, backend, NULL); /* the device line is filled in when the first model loads */
     s.timing = *timing;
@@ -186,14 +193,13 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
     for (int i = 0; i < nm; i++)
         if (dyvm_config_preset(names[i], &models[i], why, sizeof why)) return cli_fail("%s", why);
     if (measure_peaks(&s.peaks, backend, precision, models, nm, no_peaks)) return 2;
-    s.env.peaks = &s.peaks;
+    env_of_run(&s.env, &s.timing, &s.peaks);
     if (strcmp(backend, "cpu")) {
         dyvm_config cpu_model;
         if (dyvm_config_preset(quick ? "vim-t" : "vim-s", &cpu_model, why, sizeof why)) return cli_fail("%s", why);
         if (measure_peaks(&s.cpu_peaks, "cpu", "fp32", &cpu_model, 1, no_peaks)) return 2;
         s.env.cpu_peaks = &s.cpu_peaks;
     }
-    s.env.rounds = s.timing.rounds, s.env.order_seed = s.timing.order_seed, s.env.bootstrap_reps = s.timing.bootstrap_reps;
     /* the report is written into a temporary folder beside its place and moved there when complete: a run
        that fails or is interrupted leaves the previous report of the same name as it was */
     char dir[1024], tmp[1100], path[1200], err[CLI_ERR];
@@ -231,8 +237,7 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
             fflush(s.readme);
             if (dyvm_run_suite(&s, dyvm_suite_names[i])) rc = 2;
         }
-    dyvm_cpu_snapshot_take(&load1);
-    dyvm_load_between(&load0, &load1, &s.env.load);
+    env_load_since(&s.env, &load0);
     fprintf(s.readme, "\n## Environment\n\n");
     dyvm_env_markdown(&s.env, s.readme);
     if (rc) dyvm_afile_abort(&readme); /* a failed run leaves no report */
@@ -252,7 +257,8 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
 
 int cmd_bench(int argc, char **argv)
 {
-    const char *suite = NULL, *out = "reports", *format = "md";
+    const char *suite = NULL, *out = "reports";
+    cli_format format = CLI_FMT_MD;
     bool quick = false, profile = false, no_peaks = false, rule_set = false, out_given = false;
     int64_t rounds = 0;
     uint64_t order_seed = 0;
@@ -278,7 +284,9 @@ int cmd_bench(int argc, char **argv)
         if (shared) continue;
         if (!strcmp(a, "--suite")) suite = v;
         else if (!strcmp(a, "--out")) out = v, out_given = true;
-        else if (!strcmp(a, "--format")) format = v;
+        else if (!strcmp(a, "--format")) {
+            if (cli_parse_format(v, &format)) return 2;
+        }
         else if (!strcmp(a, "--min-samples")) {
             int64_t x;
             if (cli_int(a, v, 1, 1000000, &x)) return 2;
@@ -312,8 +320,6 @@ int cmd_bench(int argc, char **argv)
         return run_suites(suite, out, quick, c.threads, c.seed, c.weights_seed, c.backend, c.precision, &t, no_peaks);
     }
     if (out_given) return cli_fail("bench: --out applies to --suite only (one configuration prints its result)");
-    if (strcmp(format, "md") && strcmp(format, "csv") && strcmp(format, "json"))
-        return cli_fail("--format: \"%s\" is not md, csv or json", format);
     if (!c.weights && !c.preset) return cli_fail("bench: give --preset, --weights or --suite");
     char err[CLI_ERR];
     dyvm_config pc; /* a preset's plan is known before its weights are generated */
@@ -330,7 +336,7 @@ int cmd_bench(int argc, char **argv)
     int rc = 2;
     static dyvm_row row; /* zeroed: the first round fills it */
     static dyvm_peaks peaks;
-    dyvm_cpu_snapshot load0, load1;
+    dyvm_cpu_snapshot load0;
     dyvm_cpu_snapshot_take(&load0);
     if (be && !g) cli_fail("%s", err);
     else if (g && !measure_peaks(&peaks, be->name, c.precision, &w.cfg, 1, no_peaks)) {
@@ -339,22 +345,18 @@ int cmd_bench(int argc, char **argv)
         if (failed) cli_fail("%s", err), dyvm_row_free(&row);
         else {
             dyvm_row_finish(&row, &t);
-            if (peaks.measured) {
-                row.floor_ms = dyvm_floor_ms(&peaks, cs.model, &row.flops, cs.batch, row.stage_floor_ms);
-                row.sol = row.floor_ms / row.st.median;
-            }
+            dyvm_row_apply_floor(&row, &peaks);
             dyvm_env env;
             dyvm_env_collect(&env, be->name, be->device);
-            dyvm_cpu_snapshot_take(&load1);
-            dyvm_load_between(&load0, &load1, &env.load);
-            env.peaks = &peaks, env.rounds = t.rounds, env.order_seed = t.order_seed, env.bootstrap_reps = t.bootstrap_reps;
-            if (!strcmp(format, "json")) {
+            env_of_run(&env, &t, &peaks);
+            env_load_since(&env, &load0);
+            if (format == CLI_FMT_JSON) {
                 cJSON *j = dyvm_suite_json("single", &env, &row, 1);
                 char *txt = cJSON_Print(j);
                 puts(txt);
                 free(txt);
                 cJSON_Delete(j);
-            } else if (!strcmp(format, "csv")) dyvm_rows_csv(stdout, &row, 1);
+            } else if (format == CLI_FMT_CSV) dyvm_rows_csv(stdout, &row, 1);
             else {
                 printf("weights seed %llu, input seed %llu\n\n", (unsigned long long)c.weights_seed,
                        (unsigned long long)c.seed);

@@ -27,8 +27,6 @@ enum { CMP_REPS = 2000 };
 #define CMP_ALPHA 0.05
 #define SCHEMA "dyvm-bench/1"
 
-typedef enum { FMT_MD, FMT_CSV, FMT_JSON } out_format;
-
 /* One result row of a report: its configuration, its samples and their round sizes. */
 typedef struct {
     char *suite, *model, *variant, *backend, *block_policy, *token_policy, *key;
@@ -55,39 +53,15 @@ typedef struct {
     bool significant;
 } cmp_result;
 
-/* The whole file as a NUL-terminated string (*len without the NUL); NULL when unreadable. */
-/* Reports are JSON text: reading stops at the first NUL byte (not text: /dev/zero is refused at once) or
- * past 1 GiB (no report is near that), so that no input is read until memory runs out. */
+/* Reports are JSON text, never near 1 GiB: a longer file (or one with a NUL byte) is cut there and then
+ * fails to parse. */
 #define MAX_REPORT_BYTES ((size_t)1 << 30)
-
-static char *read_text(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    for (size_t got; buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
-        const bool nul = memchr(buf + n, 0, got) != NULL;
-        n += got;
-        if (nul || n > MAX_REPORT_BYTES) break; /* parse_json_file says "not JSON" */
-        if (cap - n - 1 == 0) {
-            char *more = realloc(buf, cap * 2);
-            if (!more) free(buf);
-            buf = more, cap *= 2;
-        }
-    }
-    const bool bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) return free(buf), NULL;
-    buf[n] = 0, *len = n;
-    return buf;
-}
 
 /* Parses a file that must hold exactly one JSON value; 2 after one line on stderr otherwise. */
 static int parse_json_file(const char *path, cJSON **out)
 {
     size_t len = 0;
-    char *txt = read_text(path, &len);
+    char *txt = cli_read_text(path, MAX_REPORT_BYTES, &len);
     if (!txt) return cli_fail("%s: cannot read: %s", path, strerror(errno ? errno : EIO));
     *out = strlen(txt) == len ? cJSON_ParseWithLengthOpts(txt, len + 1, NULL, 1) : NULL;
     free(txt);
@@ -525,18 +499,14 @@ static void print_json(const cmp_side *a, const cmp_side *b, const cmp_result *r
 }
 
 /* The flags and the two paths; 2 after one line on stderr for anything wrong, -1 for --help. */
-static int parse_args(int argc, char **argv, const char **path, out_format *fmt, uint64_t *seed)
+static int parse_args(int argc, char **argv, const char **path, cli_format *fmt, uint64_t *seed)
 {
     int npaths = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return -1;
         if (!strcmp(a, "--format")) {
-            if (!(v = cli_value(argc, argv, &i, "compare", NULL, NULL))) return 2;
-            if (!strcmp(v, "md")) *fmt = FMT_MD;
-            else if (!strcmp(v, "csv")) *fmt = FMT_CSV;
-            else if (!strcmp(v, "json")) *fmt = FMT_JSON;
-            else return cli_fail("--format: \"%s\" is not md, csv or json", v);
+            if (!(v = cli_value(argc, argv, &i, "compare", NULL, NULL)) || cli_parse_format(v, fmt)) return 2;
         } else if (!strcmp(a, "--seed")) {
             if (!(v = cli_value(argc, argv, &i, "compare", NULL, NULL)) || cli_u64("--seed", v, seed)) return 2;
         } else if (a[0] == '-' && a[1]) {
@@ -555,7 +525,7 @@ static int parse_args(int argc, char **argv, const char **path, out_format *fmt,
 int cmd_compare(int argc, char **argv)
 {
     const char *path[2] = {NULL, NULL};
-    out_format fmt = FMT_MD;
+    cli_format fmt = CLI_FMT_MD;
     uint64_t seed = 0;
     const int args = parse_args(argc, argv, path, &fmt, &seed);
     if (args < 0) return fputs(compare_usage, stdout), 0;
@@ -569,8 +539,8 @@ int cmd_compare(int argc, char **argv)
     if (!rc && !res) rc = cli_fail("out of memory");
     if (!rc && n == 0) rc = cli_fail("no configuration in common between A and B (%s: %zu, %s: %zu)", path[0], a.n, path[1], b.n);
     if (!rc) {
-        if (fmt == FMT_MD) print_md(&a, &b, res, n, seed);
-        else if (fmt == FMT_CSV) print_csv(res, n);
+        if (fmt == CLI_FMT_MD) print_md(&a, &b, res, n, seed);
+        else if (fmt == CLI_FMT_CSV) print_csv(res, n);
         else print_json(&a, &b, res, n, seed);
     }
     free(res);

@@ -18,15 +18,13 @@ static const char flops_usage[] =
     "  round(R * 2 * depth) branches per image, placed from --seed S (default 0, as dyvm run and bench).\n"
     "  --table paper: Vim-T/S/B and their token, block and DyVM variants at the official keep ratios.\n";
 
-typedef enum { FMT_MD, FMT_CSV, FMT_JSON } out_format;
-
 static void print_stages(const dyvm_config *c, const dyvm_realized *r, const dyvm_flops *f, dyvm_convention conv,
-                         out_format fmt, const char *policy)
+                         cli_format fmt, const char *policy)
 {
     const double *fl = conv == CONV_PAPER ? f->paper : f->full;
     const double total = conv == CONV_PAPER ? f->paper_total : f->full_total;
     const char *cname = conv == CONV_PAPER ? "paper" : "full";
-    if (fmt == FMT_JSON) {
+    if (fmt == CLI_FMT_JSON) {
         cJSON *j = cJSON_CreateObject(), *st = cJSON_CreateArray(), *tok = cJSON_CreateArray();
         cJSON_AddStringToObject(j, "model", c->name);
         cJSON_AddStringToObject(j, "variant", dyvm_variant_name(r->variant));
@@ -56,7 +54,7 @@ static void print_stages(const dyvm_config *c, const dyvm_realized *r, const dyv
         cJSON_Delete(j);
         return;
     }
-    if (fmt == FMT_CSV) {
+    if (fmt == CLI_FMT_CSV) {
         printf("model,variant,convention,stage,flops,bytes,macs,transc,elem\n");
         for (int s = 0; s < STAGE_COUNT; s++)
             printf("%s,%s,%s,%s,%.1f,%.0f,%.0f,%.0f,%.0f\n", c->name, dyvm_variant_name(r->variant), cname,
@@ -132,7 +130,7 @@ int cmd_flops(int argc, char **argv)
 {
     const char *weights = NULL, *preset = NULL, *variant = "vim", *policy = "learned", *table = NULL;
     dyvm_convention conv = CONV_PAPER;
-    out_format fmt = FMT_MD;
+    cli_format fmt = CLI_FMT_MD;
     double token_ratio = 0;
     int64_t batch = 1;
     uint64_t seed = 0;
@@ -162,10 +160,7 @@ int cmd_flops(int argc, char **argv)
             else if (!strcmp(v, "full")) conv = CONV_FULL;
             else return cli_fail("--convention: \"%s\" is not paper or full", v);
         } else if (!strcmp(a, "--format")) {
-            if (!strcmp(v, "md")) fmt = FMT_MD;
-            else if (!strcmp(v, "csv")) fmt = FMT_CSV;
-            else if (!strcmp(v, "json")) fmt = FMT_JSON;
-            else return cli_fail("--format: \"%s\" is not md, csv or json", v);
+            if (cli_parse_format(v, &fmt)) return 2;
         } else
             return cli_fail("flops: unknown option \"%s\" (see dyvm flops --help)", a);
     }

@@ -17,7 +17,7 @@
 #define BEST_OF 3
 
 /* The GEMM shapes of one model at batch B, one per stage that runs products (rows, n_in, n_out). */
-static int model_shapes(const dyvm_config *c, const char *model, int64_t B, dyvm_gemm_peak *out)
+static int model_shapes(const dyvm_config *c, int64_t B, dyvm_gemm_peak *out)
 {
     const int64_t L = c->M + 1;
     const struct { dyvm_stage s; int64_t rows, n_in, n_out; } sh[] = {
@@ -32,7 +32,7 @@ static int model_shapes(const dyvm_config *c, const char *model, int64_t B, dyvm
     const int n = (int)(sizeof sh / sizeof sh[0]);
     for (int i = 0; i < n; i++) {
         memset(&out[i], 0, sizeof out[i]);
-        snprintf(out[i].model, sizeof out[i].model, "%s", model);
+        snprintf(out[i].model, sizeof out[i].model, "%s", c->name);
         out[i].stage = sh[i].s, out[i].rows = sh[i].rows, out[i].n_in = sh[i].n_in, out[i].n_out = sh[i].n_out;
     }
     return n;
@@ -238,7 +238,7 @@ int dyvm_peaks_measure(dyvm_peaks *p, const char *backend, const char *precision
     for (int m = 0; m < n_models; m++) {
         for (int b = 0; b < n_batches; b++) {
             dyvm_gemm_peak sh[16];
-            const int n = model_shapes(&models[m], models[m].name, batches[b], sh);
+            const int n = model_shapes(&models[m], batches[b], sh);
             if (p->n_gemm + n > DYVM_MAX_GEMM_PEAKS) return snprintf(err, errlen, "too many GEMM shapes to measure"), -1;
             memcpy(p->gemm + p->n_gemm, sh, (size_t)n * sizeof *sh);
             p->n_gemm += n;

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "plot.h"
 #include "report.h"
+#include "rng.h"
 
 const char *const dyvm_suite_names[] = {"paper", "blocks", "keep", "batch", "breakdown", NULL};
 
@@ -15,12 +16,10 @@ const char *const dyvm_suite_names[] = {"paper", "blocks", "keep", "batch", "bre
 
 /* One model of a suite: weights from the printed seed, a graph sized for its largest batch. */
 typedef struct {
-    char name[16];
     dyvm_weights w;
     dyvm_backend *be;
     dyvm_graph *g;
     float *images;
-    int64_t max_B;
 } suite_model;
 
 static void model_close(suite_model *m)
@@ -36,8 +35,6 @@ static int model_open(dyvm_suite_ctx *s, suite_model *m, const char *preset, int
 {
     char err[CLI_ERR];
     if (cli_model(NULL, preset, s->weights_seed, &m->w)) return -1;
-    snprintf(m->name, sizeof m->name, "%s", preset);
-    m->max_B = max_B;
     if (!(m->be = cli_backend(s->backend, s->precision, &m->w))) return -1;
     if (m->be->device && !s->env.device[0]) snprintf(s->env.device, sizeof s->env.device, "%s", m->be->device);
     if (!(m->g = dyvm_graph_new(m->be, max_B, err, sizeof err))) return cli_fail("%s", err), -1;
@@ -63,20 +60,10 @@ static const dyvm_peaks *peaks_for(const dyvm_suite_ctx *s, const char *backend)
     return strcmp(backend, "cpu") || !strcmp(s->backend, "cpu") ? &s->peaks : &s->cpu_peaks;
 }
 
-static void apply_floor(const dyvm_suite_ctx *s, dyvm_row *r)
-{
-    const dyvm_peaks *p = peaks_for(s, r->backend);
-    if (!p->measured || !r->have_flops) return;
-    r->floor_ms = dyvm_floor_ms(p, r->c.model, &r->flops, r->c.batch, r->stage_floor_ms);
-    r->sol = r->floor_ms / r->st.median;
-}
-
 /* The seed that shuffles round r of a suite: the printed order seed, the suite's name and the round. */
 static uint64_t round_seed(uint64_t order_seed, const char *suite, int r)
 {
-    uint64_t h = 0xcbf29ce484222325ull ^ order_seed;
-    for (const char *p = suite; *p; p++) h = (h ^ (uint64_t)(unsigned char)*p) * 0x100000001b3ull;
-    return h + (uint64_t)r * 0x9e3779b97f4a7c15ull;
+    return dyvm_hash_str(0xcbf29ce484222325ull ^ order_seed, suite) + (uint64_t)r * 0x9e3779b97f4a7c15ull;
 }
 
 /* Times the cases in s->timing.rounds rounds, each in a freshly shuffled order, every model of the suite
@@ -130,7 +117,7 @@ static int run_cases(dyvm_suite_ctx *s, const char *suite, const dyvm_case *case
     }
     for (size_t i = 0; i < n; i++) {
         dyvm_row_finish(&rows[i], &s->timing);
-        apply_floor(s, &rows[i]);
+        dyvm_row_apply_floor(&rows[i], peaks_for(s, rows[i].backend));
     }
     fprintf(stderr, "[%s] %zu configurations × %d rounds in %.0f s\n", suite, n, s->timing.rounds, (dyvm_now_ms() - t0) / 1e3);
     return 0;

@@ -1,5 +1,7 @@
 #include "timing.h"
 
+#include "rng.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,8 +90,7 @@ static uint64_t row_seed(const dyvm_row *r, const dyvm_timing *t)
 {
     uint64_t h = t->order_seed ^ 0x9e3779b97f4a7c15ull;
     const char *parts[] = {r->c.model, r->c.block_policy, dyvm_variant_name(r->c.opts.variant), r->backend};
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-        for (const char *p = parts[i]; *p; p++) h = (h ^ (uint64_t)(unsigned char)*p) * 0x100000001b3ull;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) h = dyvm_hash_str(h, parts[i]);
     return h ^ (uint64_t)r->c.batch * 0xff51afd7ed558ccdull ^ (uint64_t)llround(r->c.opts.token_ratio * 1e6);
 }
 
@@ -107,6 +108,13 @@ void dyvm_row_finish(dyvm_row *row, const dyvm_timing *t)
     row->gflops_full_per_s = row->flops.full_total * row->images_per_s / 1e9;
     row->floor_ms = row->sol = NAN;
     for (int i = 0; i < STAGE_COUNT; i++) row->stage_floor_ms[i] = NAN;
+}
+
+void dyvm_row_apply_floor(dyvm_row *r, const dyvm_peaks *p)
+{
+    if (!p || !p->measured || !r->have_flops) return;
+    r->floor_ms = dyvm_floor_ms(p, r->c.model, &r->flops, r->c.batch, r->stage_floor_ms);
+    r->sol = r->floor_ms / r->st.median;
 }
 
 void dyvm_row_speedup(dyvm_row *row, const dyvm_row *base, const char *vs, const dyvm_timing *t)

@@ -13,6 +13,7 @@
 #include "flops.h"
 #include "graph.h"
 #include "inference.h"
+#include "peaks.h"
 #include "stats.h"
 
 #define DYVM_MAX_ROUNDS 16
@@ -70,7 +71,10 @@ int dyvm_time_round(dyvm_graph *g, dyvm_backend *be, const float *images, const 
 void dyvm_row_finish(dyvm_row *row, const dyvm_timing *t);
 /* The row's samples as a set split by rounds (for intervals). */
 dyvm_sample_set dyvm_row_samples(const dyvm_row *r);
-/* Sets row->speedup = median(base) / median(row) with its interval (paired by round when both have rounds). */
+/* floor_ms, sol and the per-stage floors of a finished row from the measured peaks (nothing when they were
+ * not measured: the row keeps NAN). */
+void dyvm_row_apply_floor(dyvm_row *r, const dyvm_peaks *p);
+/* Sets row->speedup = median(base) / median(row) with its interval (resampled within rounds, inference.h). */
 void dyvm_row_speedup(dyvm_row *row, const dyvm_row *base, const char *vs, const dyvm_timing *t);
 void dyvm_row_free(dyvm_row *r);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "checked.h"
+#include "memplan.h"
 #include "rng.h"
 
 struct dyvm_graph {
@@ -143,18 +144,17 @@ dyvm_graph *dyvm_graph_new(dyvm_backend *be, int64_t max_B, char *err, size_t er
     dyvm_graph *g = calloc(1, sizeof *g);
     if (!g) goto oom;
     g->be = be, g->max_B = max_B;
-    const size_t B = (size_t)max_B, L = (size_t)c->M + 1, D = (size_t)c->D, E = (size_t)c->E, f = sizeof(float);
-    struct { void **p; size_t bytes; } want[] = {
-        {(void **)&g->h, B * L * D * f}, {(void **)&g->r, B * L * D * f}, {(void **)&g->u, B * L * D * f},
-        {(void **)&g->h2, B * L * D * f}, {(void **)&g->r2, B * L * D * f}, {(void **)&g->xz, B * L * 2 * E * f},
-        {(void **)&g->y[0], B * L * E * f}, {(void **)&g->y[1], B * L * E * f}, {(void **)&g->scores, B * L * f},
-        {(void **)&g->keep, B * L * 4}, {(void **)&g->pos, B * L * 4}, {(void **)&g->pos2, B * L * 4},
-        {(void **)&g->iota, B * L * 4},
-        {(void **)&g->images, B * (size_t)(c->channels * c->img * c->img) * f},
-        {(void **)&g->features, B * D * f}, {(void **)&g->logits, B * (size_t)c->classes * f},
-        {(void **)&g->blog, B * 2 * f}};
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        if (!(*want[i].p = be->alloc(be, want[i].bytes))) goto oom;
+    const size_t B = (size_t)max_B;
+    /* the buffers in the order of the memory plan's table (memplan.h), which gives their sizes */
+    void **slot[DYVM_GRAPH_BUFFERS] = {
+        (void **)&g->h,    (void **)&g->r,    (void **)&g->u,    (void **)&g->h2,     (void **)&g->r2,
+        (void **)&g->xz,   (void **)&g->y[0], (void **)&g->y[1], (void **)&g->scores, (void **)&g->keep,
+        (void **)&g->pos,  (void **)&g->pos2, (void **)&g->iota, (void **)&g->images, (void **)&g->features,
+        (void **)&g->logits, (void **)&g->blog};
+    double bytes[DYVM_GRAPH_BUFFERS];
+    dyvm_graph_buffer_bytes(c, max_B, bytes);
+    for (int i = 0; i < DYVM_GRAPH_BUFFERS; i++)
+        if (!(*slot[i] = be->alloc(be, (size_t)bytes[i]))) goto oom;
     int32_t *iota = malloc(B * (size_t)c->M * sizeof *iota);
     if (!iota) goto oom;
     for (size_t i = 0; i < B * (size_t)c->M; i++) iota[i] = (int32_t)(i % (size_t)c->M);

@@ -23,16 +23,28 @@ double dyvm_weights_bytes(const dyvm_config *c)
     return 4.0 * f;
 }
 
+void dyvm_graph_buffer_bytes(const dyvm_config *c, int64_t B_, double bytes[DYVM_GRAPH_BUFFERS])
+{
+    const double B = (double)B_, L = (double)c->M + 1, D = (double)c->D, E = (double)c->E, f = 4.0;
+    const double b[DYVM_GRAPH_BUFFERS] = {
+        B * L * D * f, B * L * D * f, B * L * D * f, B * L * D * f, B * L * D * f, /* h, r, u, h2, r2 */
+        B * L * 2 * E * f, B * L * E * f, B * L * E * f,                       /* xz, y per direction */
+        B * L * f, B * L * 4, B * L * 4, B * L * 4, B * L * 4,                 /* scores, keep, pos, pos2, iota */
+        B * (double)c->channels * (double)c->img * (double)c->img * f,          /* images */
+        B * D * f, B * (double)c->classes * f, B * 2 * f};                      /* features, logits, block logits */
+    memcpy(bytes, b, sizeof b);
+}
+
 void dyvm_memory_plan(const dyvm_config *c, int64_t B_, bool on_host, bool capture, dyvm_mem_plan *p)
 {
     memset(p, 0, sizeof *p);
     const double B = (double)B_, L = (double)c->M + 1, M = (double)c->M, D = (double)c->D, E = (double)c->E,
                  N = (double)c->N, R = (double)c->R, cpp = (double)(c->channels * c->patch * c->patch);
     p->weights = dyvm_weights_bytes(c);
-    p->inputs = 4.0 * B * (double)c->channels * (double)c->img * (double)c->img;
-    /* the graph's buffers (graph.c: h, r, u, h2, r2, xz, y[2], scores, four index buffers, images, features,
-       logits, block logits) */
-    const double graph = 4.0 * B * (5 * L * D + L * 2 * E + 2 * L * E + L + 4 * L + D + (double)c->classes + 2) + p->inputs;
+    double buf[DYVM_GRAPH_BUFFERS], graph = 0;
+    dyvm_graph_buffer_bytes(c, B_, buf);
+    for (int i = 0; i < DYVM_GRAPH_BUFFERS; i++) graph += buf[i];
+    p->inputs = buf[DYVM_GRAPH_IMAGES];
     /* a result: logits, features, block policy, kept indices (and the captured streams) */
     p->results = 4.0 * B * ((double)c->classes + D + 2 * (double)c->depth + (double)c->n_prune * M) +
                  (capture ? 4.0 * B * (double)c->depth * L * D : 0);

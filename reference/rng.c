@@ -49,3 +49,9 @@ double dyvm_hash_uniform(uint64_t seed, uint64_t a, uint64_t b, uint64_t c)
     x ^= splitmix64(&x) + c;
     return (double)(splitmix64(&x) >> 11) * 0x1.0p-53;
 }
+
+uint64_t dyvm_hash_str(uint64_t h, const char *s)
+{
+    for (; *s; s++) h = (h ^ (uint64_t)(unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}

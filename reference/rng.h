@@ -15,5 +15,7 @@ double dyvm_rng_trunc_normal(dyvm_rng *r, double std, double lo, double hi); /* 
 /* A stateless hash to [0, 1) of (seed, a, b, c): for per-image, per-layer decisions that must not depend
  * on the order they are drawn in. */
 double dyvm_hash_uniform(uint64_t seed, uint64_t a, uint64_t b, uint64_t c);
+/* FNV-1a of a string continued from h: to derive seeds from names (a suite, a configuration). */
+uint64_t dyvm_hash_str(uint64_t h, const char *s);
 
 #endif

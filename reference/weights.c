@@ -35,6 +35,7 @@ typedef struct {
     init_kind init;
     int64_t fan_in;
     int group;
+    const st_tensor *src; /* loading: the file's tensor of that name, NULL when absent */
 } param;
 
 #define MAX_PARAMS(cfg) (8 + (size_t)(cfg)->depth * 24 + (size_t)(cfg)->n_prune * 12)
@@ -251,20 +252,18 @@ static int config_from_shapes(const st_file *f, dyvm_config *c, char *err, size_
     memset(c, 0, sizeof *c);
     snprintf(c->name, sizeof c->name, "weights");
     c->D = pw->shape[0], c->channels = pw->shape[1], c->patch = c->stride = pw->shape[2];
-    /* the sizes the shapes imply are bounded before they are multiplied (a zero-sized tensor may carry any
-       dim): the config's domain checks the rest */
+    /* a zero-sized tensor may carry any dim (up to 2^53): the one product here is checked, and the config's
+       domain (dyvm_config_finish) bounds the sizes */
     int64_t M = pe->shape[1] - 1, side = (int64_t)llround(sqrt((double)(M > 0 ? M : 0)));
-    if (M <= 0 || side > 16384 || side * side != M) {
-        snprintf(err, errlen, "%s: pos_embed has %lld patch rows, not a square grid of at most 16384 x 16384", f->path,
-                 (long long)M);
+    if (M <= 0 || side * side != M) {
+        snprintf(err, errlen, "%s: pos_embed has %lld patch rows, not a square grid", f->path, (long long)M);
         return -1;
     }
-    if (c->patch < 1 || c->patch > 1024) {
-        snprintf(err, errlen, "%s: patch_embed.proj.weight implies patch_size %lld, outside the supported 1..1024",
-                 f->path, (long long)c->patch);
+    if (!dyvm_mul_ok(side, c->patch, &c->img)) {
+        snprintf(err, errlen, "%s: pos_embed and patch_embed.proj.weight imply an image of %lld x %lld patches of "
+                 "side %lld, past any supported size", f->path, (long long)side, (long long)side, (long long)c->patch);
         return -1;
     }
-    c->img = side * c->patch;
     c->expand = c->D > 0 ? ip->shape[0] / (2 * c->D) : 0;
     c->N = al->shape[1], c->K = cw->shape[2], c->R = dt->shape[1], c->classes = hw->shape[0];
     c->norm_eps = 1e-5f;
@@ -433,23 +432,25 @@ int dyvm_weights_from_file(dyvm_weights *w, const st_file *f, char *err, size_t 
     /* a layer or a predictor stage past the ones the file defines would be silently ignored */
     for (size_t i = 0; i < f->n_tensors; i++) {
         const char *name = f->tensors[i].name;
-        long long k = -1;
+        long long k = -1, limit = 0;
         const char *what = NULL;
-        if (sscanf(name, "layers.%lld.", &k) == 1 && k >= w->cfg.depth) what = "layers";
-        else if (sscanf(name, "score_predictors.%lld.", &k) == 1 && k >= w->cfg.n_prune) what = "score predictor stages";
-        if (what) {
-            snprintf(err, errlen, "%s: tensor \"%s\" is past the %lld %s the file defines", path, name,
-                     (long long)(what[0] == 'l' ? w->cfg.depth : w->cfg.n_prune), what);
+        if (sscanf(name, "layers.%lld.", &k) == 1) what = "layers", limit = w->cfg.depth;
+        else if (sscanf(name, "score_predictors.%lld.", &k) == 1) what = "score predictor stages", limit = w->cfg.n_prune;
+        if (what && k >= limit) {
+            snprintf(err, errlen, "%s: tensor \"%s\" is past the %lld %s the file defines", path, name, limit, what);
             goto done;
         }
     }
-    /* every tensor against the config, before the arena is allocated; an optional group (block heads,
-       score predictors) is all there or all absent: a part of one would be silently unused */
-    bool missing[3] = {false, false, false};
+    /* every tensor against the config, before the arena is allocated (each looked up once); an optional
+       group (block heads, score predictors) is all there or all absent: a part of one would be silently unused */
     const char *absent[3] = {NULL, NULL, NULL}, *found[3] = {NULL, NULL, NULL};
     for (size_t i = 0; i < n; i++) {
-        if (st_find(f, t[i].name)) found[t[i].group] = t[i].name;
+        if ((t[i].src = st_find(f, t[i].name))) found[t[i].group] = t[i].name;
         else if (!absent[t[i].group]) absent[t[i].group] = t[i].name;
+    }
+    if (absent[GROUP_CORE]) {
+        snprintf(err, errlen, "%s: missing tensor \"%s\"", path, absent[GROUP_CORE]);
+        goto done;
     }
     for (int g = GROUP_BLOCK_HEAD; g <= GROUP_PREDICTOR; g++)
         if (found[g] && absent[g]) {
@@ -458,15 +459,8 @@ int dyvm_weights_from_file(dyvm_weights *w, const st_file *f, char *err, size_t 
             goto done;
         }
     for (size_t i = 0; i < n; i++) {
-        const st_tensor *s = st_find(f, t[i].name);
-        if (!s) {
-            if (t[i].group == GROUP_CORE) {
-                snprintf(err, errlen, "%s: missing tensor \"%s\"", path, t[i].name);
-                goto done;
-            }
-            missing[t[i].group] = true;
-            continue;
-        }
+        const st_tensor *s = t[i].src;
+        if (!s) continue;
         if (s->dtype != ST_F32) {
             snprintf(err, errlen, "%s: tensor \"%s\" has dtype %s, expected F32", path, t[i].name,
                      st_dtype_name(s->dtype));
@@ -489,7 +483,7 @@ int dyvm_weights_from_file(dyvm_weights *w, const st_file *f, char *err, size_t 
     }
     /* the values: copied, then refused if any is NaN or infinite (it would silently poison every logit) */
     for (size_t i = 0; i < n; i++) {
-        const st_tensor *s = st_find(f, t[i].name);
+        const st_tensor *s = t[i].src;
         if (!s) continue;
         memcpy(*t[i].slot, s->data, s->nbytes);
         const size_t count = s->nbytes / sizeof(float), bad = dyvm_first_nonfinite(*t[i].slot, count);
@@ -501,8 +495,8 @@ int dyvm_weights_from_file(dyvm_weights *w, const st_file *f, char *err, size_t 
             goto done;
         }
     }
-    w->has_block_heads = !missing[GROUP_BLOCK_HEAD];
-    w->has_predictors = w->cfg.n_prune > 0 && !missing[GROUP_PREDICTOR];
+    w->has_block_heads = !absent[GROUP_BLOCK_HEAD];
+    w->has_predictors = w->cfg.n_prune > 0 && !absent[GROUP_PREDICTOR];
     derive(w);
     rc = 0;
 done:

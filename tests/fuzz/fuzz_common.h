@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "safetensors.h"
+
 /* A file path for the writers' round trips: "<dir>/rt.safetensors" in a private folder made once per process
  * under $FUZZ_TMPDIR, else /dev/shm (tmpfs: the writers fsync and rename), else /tmp, and removed at exit.
  * NULL when no folder can be made (the round trips are then skipped). */
@@ -53,6 +55,22 @@ static inline void fuzz_check_err(const char *err, size_t errlen, const char *wh
     FUZZ_ASSERT(n < errlen, "%s: err is not NUL-terminated", what);
     FUZZ_ASSERT(n > 0, "%s failed with an empty message", what);
     FUZZ_ASSERT(!strchr(err, '\n'), "%s: message is not one line: \"%s\"", what, err);
+}
+
+/* The input as a safetensors file: an exact-size copy (so that ASan sees any read past the end; st_parse owns
+ * and frees it), parsed into f. 0 when it parses; -1 after checking the error line (err keeps it). */
+static inline int fuzz_parse(const uint8_t *data, size_t size, st_file *f, char *err, size_t errlen)
+{
+    unsigned char *copy = malloc(size ? size : 1);
+    if (!copy) {
+        snprintf(err, errlen, "fuzz: out of memory");
+        memset(f, 0, sizeof *f);
+        return -1;
+    }
+    if (size) memcpy(copy, data, size);
+    if (!st_parse("fuzz", copy, size, f, err, errlen)) return 0;
+    fuzz_check_err(err, errlen, "st_parse");
+    return -1;
 }
 
 /* Touches every byte, so that ASan sees a read past the buffer. */

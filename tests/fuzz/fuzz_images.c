@@ -31,15 +31,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    unsigned char *copy = malloc(size ? size : 1);
-    if (!copy) return 0;
-    if (size) memcpy(copy, data, size);
     st_file f;
     char err[1024];
-    if (st_parse("fuzz", copy, size, &f, err, sizeof err)) {
-        fuzz_check_err(err, sizeof err, "st_parse");
-        return 0;
-    }
+    if (fuzz_parse(data, size, &f, err, sizeof err)) return 0;
     int64_t B = -1;
     const st_tensor *t = dyvm_images_find(&f, &cfg, &B, err, sizeof err);
     if (!t) {

@@ -97,15 +97,9 @@ static void round_trip(const dyvm_weights *w)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    unsigned char *copy = malloc(size ? size : 1);
-    if (!copy) return 0;
-    if (size) memcpy(copy, data, size);
     st_file f;
     char err[1024];
-    if (st_parse("fuzz", copy, size, &f, err, sizeof err)) {
-        fuzz_check_err(err, sizeof err, "st_parse");
-        return 0;
-    }
+    if (fuzz_parse(data, size, &f, err, sizeof err)) return 0;
     dyvm_weights w;
     if (dyvm_weights_from_file(&w, &f, err, sizeof err)) {
         fuzz_check_err(err, sizeof err, "dyvm_weights_from_file");
