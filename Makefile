@@ -1,9 +1,11 @@
 # dyvm-bench: make | make test | make bench | make clean      (make NATIVE=1 for -march=native)
+# One portable binary: everything is built for the baseline x86-64 except reference/isa/kernels.c, built
+# three times (AVX-512, AVX2 + FMA, scalar) and chosen at start-up (reference/cpu_isa.h).
 # make test SAN=1: the same tests, built with ASan + UBSan into build-san/ (never mixed with build/)
 SAN     ?= 0
 BUILD   := $(if $(filter 1,$(SAN)),build-san,build)
 NATIVE  ?= 0
-ARCH    := $(if $(filter 1,$(NATIVE)),-march=native,-march=x86-64-v3)
+ARCH    := $(if $(filter 1,$(NATIVE)),-march=native,-march=x86-64)
 CFLAGS  := -std=c11 -O2 $(ARCH) -ffp-contract=fast -fopenmp -g -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE \
            -Ireference -Ibench -Itests -Ikernels -MMD -MP
 # build/lib (scripts/bundle-libs.sh) lets a carried build run on a machine without OpenBLAS, cJSON or PAPI
@@ -23,14 +25,16 @@ SAN_ENV  := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:verify_asan_link_order=
 endif
 GOLDEN  ?= ../shared/golden
 
-REF_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard reference/*.c))
+ISAS      := avx512 avx2 scalar
+ISA_OBJ   := $(patsubst %,$(BUILD)/reference/isa/kernels_%.o,$(ISAS))
+REF_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard reference/*.c)) $(ISA_OBJ)
 BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c))
 BENCH_LIB := $(filter-out $(BUILD)/bench/dyvm.o,$(BENCH_OBJ))
 TEST_LIB  := $(BUILD)/tests/check.o $(BUILD)/tests/compare.o
 CU_SRC    := $(wildcard kernels/*.cu)
 TESTS     := $(BUILD)/tests/test_safetensors $(BUILD)/tests/test_model $(BUILD)/tests/test_golden \
              $(BUILD)/tests/test_flops $(BUILD)/tests/test_bench $(BUILD)/tests/test_cuda $(BUILD)/tests/test_papi \
-             $(BUILD)/tests/test_inference $(BUILD)/tests/test_blas_core
+             $(BUILD)/tests/test_inference $(BUILD)/tests/test_blas_core $(BUILD)/tests/test_isa
 TEST_SH   := tests/test_cli.sh tests/test_compare.sh tests/test_blas_core.sh tests/test_bad_inputs.sh
 
 .PHONY: all test bench clean deps cuda gpu-build gpu-check FORCE
@@ -80,6 +84,14 @@ $(BUILD)/%.o: %.c $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# the ISA kernels: one object per ISA from one source (its -march replaces the build's)
+ISA_FLAGS_avx512 := -march=x86-64-v4 -DDYVM_VW=16 -DDYVM_ISA_NAME=avx512 -DDYVM_ISA_ENUM=AVX512
+ISA_FLAGS_avx2   := -march=x86-64-v3 -DDYVM_VW=8 -DDYVM_ISA_NAME=avx2 -DDYVM_ISA_ENUM=AVX2
+ISA_FLAGS_scalar := -march=x86-64 -DDYVM_VW=1 -DDYVM_ISA_NAME=scalar -DDYVM_ISA_ENUM=SCALAR
+$(BUILD)/reference/isa/kernels_%.o: reference/isa/kernels.c $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -march=%,$(CFLAGS)) $(ISA_FLAGS_$*) -Ireference/isa -c $< -o $@
+
 $(BUILD)/kernels/%.o: kernels/%.cu kernels/cuda_common.cuh kernels/cuda_backend.h reference/backend.h $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -c $< -o $@
@@ -118,4 +130,6 @@ clean:
 # make fuzz (libFuzzer targets, clang): tests/fuzz/fuzz.mk, when present
 -include tests/fuzz/fuzz.mk
 
+# dependency files are only read, never made (no built-in rule may try: kernels_%.o would match)
+$(BUILD)/%.d: ;
 -include $(REF_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(TESTS:=.d) $(TEST_LIB:.o=.d)

@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "cpu_isa.h"
+
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
@@ -109,7 +111,7 @@ char *cli_read_text(const char *path, size_t max, size_t *len)
 
 const char *const cli_shared_flags[] = {"--weights", "--preset", "--variant", "--block-policy", "--backend",
                                         "--precision", "--token-policy", "--token-ratio", "--batch", "--seed",
-                                        "--weights-seed", "--threads", NULL};
+                                        "--weights-seed", "--threads", "--isa", NULL};
 
 static bool in_list(const char *a, const char *const *list)
 {
@@ -195,6 +197,7 @@ int cli_shared_flag(cli_shared *c, const char *a, const char *v)
                      : !strcmp(a, "--block-policy") ? &c->block_policy
                      : !strcmp(a, "--backend")      ? &c->backend
                      : !strcmp(a, "--precision")    ? &c->precision
+                     : !strcmp(a, "--isa")          ? &c->isa
                                                     : NULL;
     if (s) {
         c->have_block_policy |= s == &c->block_policy;
@@ -239,6 +242,10 @@ int cli_shared_finish(cli_shared *c, const char *cmd)
         return cli_fail("--block-policy applies to the block and dyvm variants, not %s", c->variant);
     if (c->have_token && !dyvm_variant_prunes(c->opts.variant))
         return cli_fail("--token-policy and --token-ratio apply to the token and dyvm variants, not %s", c->variant);
+    if (c->isa) { /* before any forward: the CPU kernels of the ISA named (cpu_isa.h) */
+        if (strcmp(c->backend, "cpu")) return cli_fail("--isa chooses the CPU kernels; it does not apply to --backend %s", c->backend);
+        if (dyvm_isa_select(c->isa, err, sizeof err)) return cli_fail("%s", err);
+    }
     cli_threads(c->threads);
     return 0;
 }

@@ -35,7 +35,7 @@ extern const char *const cli_shared_flags[];
 const char *cli_value(int argc, char **argv, int *i, const char *cmd, const char *const *own, const char *const *more);
 /* The flags `run` and `bench` share: the model, the variant and its policies, the inputs, the backend. */
 typedef struct {
-    const char *weights, *preset, *variant, *block_policy, *backend, *precision;
+    const char *weights, *preset, *variant, *block_policy, *backend, *precision, *isa;
     uint64_t weights_seed, seed;
     int64_t batch, threads;
     bool have_batch, have_seed;

@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpu_isa.h"
+
 #ifndef DYVM_COMMIT
 #define DYVM_COMMIT "unknown"
 #endif
@@ -55,6 +57,10 @@ void dyvm_env_collect(dyvm_env *e, const char *backend, const char *device)
     snprintf(e->backend, sizeof e->backend, "%s", backend);
     snprintf(e->device, sizeof e->device, "%s", device ? device : "");
     dyvm_blas_info_get(&e->blas_core);
+    const dyvm_cpu_kernels *k = dyvm_isa_kernels();
+    snprintf(e->isa, sizeof e->isa, "%s", k->name);
+    snprintf(e->isa_desc, sizeof e->isa_desc, "%s", k->desc);
+    dyvm_isa_list(e->isas, sizeof e->isas);
 }
 
 cJSON *dyvm_env_json(const dyvm_env *e)
@@ -70,6 +76,9 @@ cJSON *dyvm_env_json(const dyvm_env *e)
     cJSON_AddStringToObject(j, "blas_core_source", e->blas_core.source);
     cJSON_AddStringToObject(j, "blas_core_best", e->blas_core.best);
     cJSON_AddStringToObject(j, "cpu_features", e->blas_core.features);
+    cJSON_AddStringToObject(j, "isa", e->isa);
+    cJSON_AddStringToObject(j, "isa_desc", e->isa_desc);
+    cJSON_AddStringToObject(j, "isas_supported", e->isas);
     cJSON_AddStringToObject(j, "compiler", e->compiler);
     cJSON_AddStringToObject(j, "cflags", e->cflags);
     cJSON_AddStringToObject(j, "commit", e->commit);
@@ -98,7 +107,8 @@ void dyvm_env_markdown(const dyvm_env *e, FILE *f)
     fprintf(f, "| OpenBLAS core | %s (%s%s%s; best for this CPU: %s) |\n", e->blas_core.core, e->blas_core.source,
             e->blas_core.detected[0] ? "; OpenBLAS had picked " : "", e->blas_core.detected, e->blas_core.best);
     fprintf(f, "| CPU features | %s |\n", e->blas_core.features);
-    fprintf(f, "| compiler | %s |\n| flags | `%s` |\n", e->compiler, e->cflags);
+    fprintf(f, "| ISA | %s: %s (this CPU supports: %s; `--isa` chooses) |\n", e->isa, e->isa_desc, e->isas);
+    fprintf(f, "| compiler | %s |\n| flags | `%s` (the ISA kernels: their own -march each) |\n", e->compiler, e->cflags);
     fprintf(f, "| commit | %s |\n| date | %s |\n| host | %s |\n", e->commit, e->date, e->host);
     if (e->rounds) {
         fprintf(f, "| rounds | %d, each in an order shuffled from seed %llu; intervals: %zu bootstrap replicates |\n",

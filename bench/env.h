@@ -25,6 +25,9 @@ typedef struct {
     char backend[16];
     char device[512];    /* the GPU line of the CUDA backend, empty on the CPU */
     dyvm_blas_info blas_core; /* the OpenBLAS core in use, and whether dyvm chose it */
+    char isa[16];        /* the CPU kernels in use (cpu_isa.h): avx512, avx2 or scalar */
+    char isa_desc[64];
+    char isas[48];       /* the ISAs this CPU supports, best first ("avx2 scalar") */
     /* filled in by the harness where it has them (NULL / false: not part of this report) */
     const dyvm_peaks *peaks;     /* the speed of light of the backend measured */
     const dyvm_peaks *cpu_peaks; /* on a GPU run, the host CPU's (for the CPU curve beside it) */

@@ -10,7 +10,7 @@
 #include "backend.h"
 #include "cpu_ops.h"
 #include "cuda_backend.h"
-#include "vmath.h"
+#include "cpu_isa.h"
 
 /* Each measurement repeats its kernel in batches of at least this long and keeps the best batch. */
 #define BATCH_MS 6.0
@@ -98,20 +98,21 @@ static int cpu_gemms(dyvm_peaks *p, char *err, size_t errlen)
     return 0;
 }
 
-/* exps per second of the scan's own vector exp, every thread on its own buffer in L1 */
+/* exps per second of the scan's own vector exp (the ISA in use), every thread on its own buffer in L1 */
 static double cpu_exp_rate(void)
 {
     enum { N = 2048 };
+    const dyvm_cpu_kernels *k = dyvm_isa_kernels();
     double best = 0;
     for (int b = 0; b < BEST_OF; b++) {
         int64_t reps = 400, total = 0;
         const double t0 = dyvm_now_ms();
 #pragma omp parallel reduction(+ : total)
         {
-            float in[N] __attribute__((aligned(32))), out[N] __attribute__((aligned(32)));
+            float in[N] __attribute__((aligned(64))), out[N] __attribute__((aligned(64)));
             for (int i = 0; i < N; i++) in[i] = -1.0f + (float)(i + omp_get_thread_num()) / N; /* exp stays finite */
             for (int64_t r = 0; r < reps; r++) {
-                for (int i = 0; i < N; i += 8) v8_store(out + i, v8_exp(v8_load(in + i)));
+                k->exp(in, out, N);
                 in[r % N] = out[(r * 7) % N] - 1.0f; /* the next pass depends on this one: nothing to hoist */
             }
             total += reps * N;
@@ -122,29 +123,17 @@ static double cpu_exp_rate(void)
     return best;
 }
 
-/* FP32 FMA rate: independent eight-wide chains per thread (enough to cover the FMA latency), 2 FLOPs each */
+/* FP32 FMA rate of the ISA in use: independent chains per thread (the kernel's), 2 FLOPs each */
 static double cpu_fma_rate(void)
 {
-    enum { CHAINS = 12 };
+    const dyvm_cpu_kernels *k = dyvm_isa_kernels();
+    const int64_t iters = 16000000 / k->width; /* about the same time for every width */
     double best = 0;
     for (int b = 0; b < BEST_OF; b++) {
-        const int64_t iters = 2000000;
         double flops = 0;
         const double t0 = dyvm_now_ms();
 #pragma omp parallel reduction(+ : flops)
-        {
-            v8f acc[CHAINS];
-            const v8f a = v8_set1(0.999999f), c = v8_set1(1e-7f * (float)(omp_get_thread_num() + 1));
-            for (int k = 0; k < CHAINS; k++) acc[k] = v8_set1((float)k);
-            for (int64_t i = 0; i < iters; i++) {
-#pragma GCC unroll 12 /* the chains in registers, not in memory */
-                for (int k = 0; k < CHAINS; k++) acc[k] = acc[k] * a + c;
-            }
-            float sink = 0;
-            for (int k = 0; k < CHAINS; k++) sink += acc[k][0];
-            if (sink == 12345.678f) fprintf(stderr, "%g\n", sink); /* keeps the chains alive */
-            flops += 2.0 * 8 * CHAINS * (double)iters;
-        }
+        flops += k->fma_chains(iters);
         const double ms = dyvm_now_ms() - t0, rate = flops / (ms * 1e6);
         best = rate > best ? rate : best;
     }
@@ -200,11 +189,7 @@ static int measure_cpu(dyvm_peaks *p, char *err, size_t errlen)
 {
     if (cpu_gemms(p, err, errlen)) return -1;
     p->exp_per_s = cpu_exp_rate();
-#if defined(__AVX2__)
-    snprintf(p->exp_impl, sizeof p->exp_impl, "glibc libmvec _ZGVdN8v_expf (AVX2, 8 wide)");
-#else
-    snprintf(p->exp_impl, sizeof p->exp_impl, "scalar expf (libm)");
-#endif
+    snprintf(p->exp_impl, sizeof p->exp_impl, "%s", dyvm_isa_kernels()->exp_desc);
     p->fma_gflops = cpu_fma_rate();
     p->bandwidth_gbs = cpu_triad(&p->triad_mib);
     if (!(p->bandwidth_gbs > 0)) return snprintf(err, errlen, "the memory triad could not run (out of memory?)"), -1;

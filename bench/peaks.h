@@ -40,7 +40,7 @@ typedef struct {
     double sgemm_gflops;    /* the best rate over every measured shape */
     double fma_gflops;      /* 2 FLOPs per FMA, all threads / the whole device */
     double exp_per_s;       /* vector exp evaluations per second */
-    char exp_impl[96];      /* which exp: the ISA in use */
+    char exp_impl[128];      /* which exp: the ISA in use */
     double bandwidth_gbs;   /* triad, 1e9 bytes/s, 12 bytes per element counted (as STREAM) */
     double triad_mib;       /* size of the three arrays */
     double seconds;         /* time the measurement took */

@@ -10,7 +10,7 @@
 #include "report.h"
 #include "rng.h"
 
-const char *const dyvm_suite_names[] = {"paper", "blocks", "keep", "batch", "breakdown", NULL};
+const char *const dyvm_suite_names[] = {"paper", "blocks", "keep", "batch", "breakdown", "threads", NULL};
 
 /* ---- models and the interleaved rounds ---- */
 
@@ -106,10 +106,12 @@ static int run_cases(dyvm_suite_ctx *s, const char *suite, const dyvm_case *case
                     k + 1, n, c->model, dyvm_variant_name(c->opts.variant), dyvm_variant_selects(c->opts.variant) ? " block " : "",
                     dyvm_variant_selects(c->opts.variant) ? c->block_policy : "", tr, (long long)c->batch, left);
             suite_model *m = &ms[model_of[i]];
+            cli_threads(c->threads); /* the threads suite varies it; the others run the suite's count */
             if (dyvm_time_round(m->g, m->be, m->images, c, &s->timing, &rows[i], err, sizeof err))
                 rc = cli_fail("%s: %s", suite, err);
         }
     }
+    cli_threads(s->threads);
     for (int m = 0; m < n_models; m++) model_close(&ms[m]);
     if (rc) {
         for (size_t i = 0; i < n; i++) dyvm_row_free(&rows[i]);
@@ -117,7 +119,8 @@ static int run_cases(dyvm_suite_ctx *s, const char *suite, const dyvm_case *case
     }
     for (size_t i = 0; i < n; i++) {
         dyvm_row_finish(&rows[i], &s->timing);
-        dyvm_row_apply_floor(&rows[i], peaks_for(s, rows[i].backend));
+        /* the peaks are measured with the suite's threads: a floor for fewer threads would not be one */
+        if (rows[i].c.threads == s->threads) dyvm_row_apply_floor(&rows[i], peaks_for(s, rows[i].backend));
     }
     fprintf(stderr, "[%s] %zu configurations × %d rounds in %.0f s\n", suite, n, s->timing.rounds, (dyvm_now_ms() - t0) / 1e3);
     return 0;
@@ -480,22 +483,28 @@ static int suite_breakdown(dyvm_suite_ctx *s)
     fprintf(s->readme, "\n## breakdown: time per stage\n\n%s, batch %lld, official keep ratios (block `%s`); the mean time "
                        "per forward spent in each stage, measured with a clock read around every op (the SSM branch "
                        "times its conv, x_proj, dt_proj and scan phases itself), and in brackets the stage's floor at "
-                       "the measured roofs. %s| stage |",
+                       "the measured roofs and its sol (floor / measured). On the CPU, dt_proj is not a matrix product "
+                       "but the dt projection and softplus computed beside the scan per channel block (its floor is "
+                       "still that of the product at the measured sgemm rate of its shape). %s| stage |",
             big(s), (long long)s->batch, block, intervals_note);
-    for (int v = 0; v < 4; v++) fprintf(s->readme, " %s ms (floor) |", dyvm_variant_name((dyvm_variant)v));
+    for (int v = 0; v < 4; v++) fprintf(s->readme, " %s ms (floor, sol) |", dyvm_variant_name((dyvm_variant)v));
     fprintf(s->readme, "\n|---|---:|---:|---:|---:|\n");
     for (int st = 0; st < STAGE_COUNT; st++) {
         fprintf(s->readme, "| %s |", dyvm_stage_name((dyvm_stage)st));
         for (int v = 0; v < 4; v++) {
             char fl[16];
-            fprintf(s->readme, " %.3f (%s) |", rows[v].stage_ms[st], num2(rows[v].stage_floor_ms[st], fl, sizeof fl));
+            const double ms = rows[v].stage_ms[st], floor = rows[v].stage_floor_ms[st];
+            if (ms > 0 && floor > 0)
+                fprintf(s->readme, " %.3f (%s, %.2f) |", ms, num2(floor, fl, sizeof fl), floor / ms);
+            else
+                fprintf(s->readme, " %.3f (%s) |", ms, num2(floor, fl, sizeof fl));
         }
         fprintf(s->readme, "\n");
     }
     fprintf(s->readme, "| **forward (median)** |");
     for (int v = 0; v < 4; v++) {
         char fl[16];
-        fprintf(s->readme, " %.3f (%s) |", rows[v].st.median, num2(rows[v].floor_ms, fl, sizeof fl));
+        fprintf(s->readme, " %.3f (%s, %.2f) |", rows[v].st.median, num2(rows[v].floor_ms, fl, sizeof fl), rows[v].sol);
         fprintf(dat, "%s", dyvm_variant_name((dyvm_variant)v));
         for (int st = 0; st < STAGE_COUNT; st++) fprintf(dat, " %.4f", rows[v].stage_ms[st]);
         fprintf(dat, " %.4f\n", rows[v].st.median);
@@ -513,14 +522,70 @@ static int suite_breakdown(dyvm_suite_ctx *s)
     return rc;
 }
 
+/* threads: the CPU forward with 1 thread against all of them (the suite's --threads), dense Vim and DyVM at
+ * batch 1 and 8, interleaved in the same rounds; the speed-up of all threads over one with its interval. */
+static int suite_threads(dyvm_suite_ctx *s)
+{
+    if (strcmp(s->backend, "cpu") || s->threads < 2) {
+        fprintf(s->readme, "\n## threads: scaling with the thread count\n\nSkipped: %s.\n",
+                strcmp(s->backend, "cpu") ? "the CPU suites only" : "this run has one thread");
+        return 0;
+    }
+    const int64_t batches[] = {1, 8};
+    const dyvm_variant variants[] = {VARIANT_VIM, VARIANT_DYVM};
+    dyvm_case cases[8];
+    dyvm_row rows[8];
+    size_t n = 0;
+    dyvm_config c;
+    char err[CLI_ERR], block[32];
+    dyvm_config_preset(big(s), &c, err, sizeof err);
+    snprintf(block, sizeof block, "keep:%g", c.block_ratio);
+    for (int v = 0; v < 2; v++)
+        for (int b = 0; b < 2; b++)
+            for (int t = 0; t < 2; t++) {
+                cases[n] = make_case(s, big(s), variants[v], block, 0, batches[b]);
+                cases[n++].threads = t ? s->threads : 1;
+            }
+    if (run_cases(s, "threads", cases, n, rows)) return -1;
+    char vs[48];
+    snprintf(vs, sizeof vs, "1 thread");
+    for (size_t i = 1; i < n; i += 2) dyvm_row_speedup(&rows[i], &rows[i - 1], vs, &s->timing);
+    fprintf(s->readme, "\n## threads: scaling with the thread count\n\n%s, official keep ratios (block `%s`); the "
+                       "same configurations with 1 thread and with %d, interleaved in the same rounds. Speed-up of %d "
+                       "threads over 1 with its 95 %% interval. %s",
+            big(s), block, s->threads, s->threads, intervals_note);
+    fprintf(s->readme, "| variant | batch | 1 thread ms | %d threads ms | speed-up [95 %% CI] | sol (%d threads) |\n"
+                       "|---|---:|---:|---:|---:|---:|\n", s->threads, s->threads);
+    for (size_t i = 1; i < n; i += 2) {
+        char sp[96];
+        fprintf(s->readme, "| %s | %lld | %.2f | %.2f | %s | %.2f |\n", dyvm_variant_name(rows[i].c.opts.variant),
+                (long long)rows[i].c.batch, rows[i - 1].st.median, rows[i].st.median, speedup_text(&rows[i], sp, sizeof sp),
+                rows[i].sol);
+    }
+    dyvm_rows_warnings(s->readme, rows, n);
+    dyvm_afile af;
+    FILE *f = open_out(s, "threads", "csv", &af);
+    int rc = f ? 0 : -1;
+    if (f) dyvm_rows_csv(f, rows, n), rc = close_out(&af);
+    if (!rc) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/threads.json", s->dir);
+        cJSON *j = dyvm_suite_json("threads", &s->env, rows, n);
+        if (dyvm_write_json(path, j, err, sizeof err)) rc = -1, cli_fail("%s", err);
+        cJSON_Delete(j);
+    }
+    free_rows(rows, n);
+    return rc;
+}
+
 int dyvm_run_suite(dyvm_suite_ctx *s, const char *name)
 {
     static const struct { const char *name; int (*fn)(dyvm_suite_ctx *); } suites[] = {
         {"paper", suite_paper}, {"blocks", suite_blocks}, {"keep", suite_keep}, {"batch", suite_batch},
-        {"breakdown", suite_breakdown}};
+        {"breakdown", suite_breakdown}, {"threads", suite_threads}};
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
         if (!strcmp(name, suites[i].name)) return suites[i].fn(s);
-    return cli_fail("unknown suite \"%s\" (expected paper, blocks, keep, batch, breakdown or all)", name), -1;
+    return cli_fail("unknown suite \"%s\" (expected paper, blocks, keep, batch, breakdown, threads or all)", name), -1;
 }
 
 int dyvm_suite_models(const char *which, bool quick, const char *names[DYVM_MAX_PEAK_MODELS])

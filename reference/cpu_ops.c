@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmath.h"
+#include "cpu_isa.h"
 
 float *cpu_scratch_get(cpu_scratch *s, size_t floats)
 {
@@ -26,18 +26,24 @@ static cpu_ctx *ctx(dyvm_backend *be) { return be->ctx; }
  * OpenBLAS call (OpenBLAS runs single-threaded inside a parallel region). OpenBLAS's own threading splits
  * the work by thread count and changes the rounding of some elements; fixed tiles give the same bits for
  * any number of threads. */
+/* 96 x 192: 64 x 256 and 128 x 128 measured no different at Vim-S's shapes (2026-11-29, 2-core EPYC VM) */
 #define GEMM_TILE_M 96
 #define GEMM_TILE_N 192
 
 void cpu_gemm_xwt(const float *x, int64_t ldx, const float *W, int64_t ldw, float *y, int64_t ldy, int64_t rows,
                   int64_t n_in, int64_t n_out)
 {
-    const int64_t tm = (rows + GEMM_TILE_M - 1) / GEMM_TILE_M, tn = (n_out + GEMM_TILE_N - 1) / GEMM_TILE_N;
+    /* narrow products (x_proj: 56 columns) get shorter row tiles, so that there are enough tiles to share
+       between threads (x_proj in 3 tiles ran 2 on one thread, 1 on the other); from the shape only */
+    int64_t tile_m = GEMM_TILE_M;
+    const int64_t tn = (n_out + GEMM_TILE_N - 1) / GEMM_TILE_N;
+    while (tile_m > 16 && (rows + tile_m - 1) / tile_m * tn < 16) tile_m = tile_m / 2 > 16 ? tile_m / 2 : 16;
+    const int64_t tm = (rows + tile_m - 1) / tile_m;
 #pragma omp parallel for collapse(2) schedule(dynamic, 1)
     for (int64_t i = 0; i < tm; i++)
         for (int64_t j = 0; j < tn; j++) {
-            const int64_t r0 = i * GEMM_TILE_M, c0 = j * GEMM_TILE_N;
-            const int64_t m = rows - r0 < GEMM_TILE_M ? rows - r0 : GEMM_TILE_M;
+            const int64_t r0 = i * tile_m, c0 = j * GEMM_TILE_N;
+            const int64_t m = rows - r0 < tile_m ? rows - r0 : tile_m;
             const int64_t n = n_out - c0 < GEMM_TILE_N ? n_out - c0 : GEMM_TILE_N;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)n_in, 1.0f,
                         x + r0 * ldx, (blasint)ldx, W + c0 * ldw, (blasint)ldw, 0.0f, y + r0 * ldy + c0, (blasint)ldy);
@@ -92,15 +98,6 @@ void cpu_embed(dyvm_backend *be, const float *images, int64_t B, float *h)
         }
 }
 
-/* u = x / sqrt(mean(x^2) + eps) * weight, the sum in float32 as the Triton kernel does */
-static void rms_norm_row(const float *x, const float *weight, float *u, int64_t D, float eps)
-{
-    float ss = 0.0f;
-    for (int64_t d = 0; d < D; d++) ss += x[d] * x[d];
-    const float rstd = 1.0f / sqrtf(ss / (float)D + eps);
-    for (int64_t d = 0; d < D; d++) u[d] = x[d] * rstd * weight[d];
-}
-
 void cpu_add_norm(dyvm_backend *be, const float *weight, float *r, const float *h, float *u, int64_t rows, int first)
 {
     const dyvm_config *c = &ctx(be)->w->cfg;
@@ -109,15 +106,14 @@ void cpu_add_norm(dyvm_backend *be, const float *weight, float *r, const float *
     be->work.macs[STAGE_NORM] += (uint64_t)(rows * D);
     be->work.transc[STAGE_NORM] += (uint64_t)rows;
     be->work.elem[STAGE_NORM] += (uint64_t)(rows * ((first ? 2 : 3) * D + 3));
+    /* residual = hidden_states if residual is None else residual + hidden_states   (fp32 residual)
+       hidden_states = RMSNorm(residual): x / sqrt(mean(x^2) + eps) * weight, the sum in float32 as the Triton
+       kernel does */
+    const dyvm_cpu_kernels *k = dyvm_isa_kernels();
+    enum { ROWS = 8 };
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < rows; i++) {
-        float *ri = r + i * D;
-        const float *hi = h + i * D;
-        /* residual = hidden_states if residual is None else residual + hidden_states   (fp32 residual) */
-        for (int64_t d = 0; d < D; d++) ri[d] = first ? hi[d] : ri[d] + hi[d];
-        /* hidden_states = RMSNorm(residual) */
-        rms_norm_row(ri, weight, u + i * D, D, c->norm_eps);
-    }
+    for (int64_t i = 0; i < rows; i += ROWS)
+        k->add_rms_norm(r + i * D, h + i * D, weight, u + i * D, rows - i < ROWS ? rows - i : ROWS, D, c->norm_eps, first);
 }
 
 void cpu_linear(dyvm_backend *be, dyvm_stage stage, const float *x, const float *W, float *y, int64_t rows,
@@ -159,8 +155,9 @@ void cpu_combine_out_proj(dyvm_backend *be, const dyvm_layer_weights *lw, float 
 
 static void gelu_rows(float *x, int64_t n)
 {
+    const dyvm_cpu_kernels *k = dyvm_isa_kernels();
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i += 4096) DYVM_V8_APPLY(v8_gelu, x + i, (n - i < 4096 ? n - i : 4096));
+    for (int64_t i = 0; i < n; i += 4096) k->gelu(x + i, n - i < 4096 ? n - i : 4096);
 }
 
 void cpu_predictor_scores(dyvm_backend *be, int k, const float *h, const float *r, int64_t B, int64_t L, int64_t cls,
@@ -292,8 +289,8 @@ void cpu_head(dyvm_backend *be, const float *h, const float *r, int64_t B, int64
     /* hidden_states = rms_norm_fn(hidden_states, norm_f.weight, residual=residual); cls_t = hidden_states[:, cls] */
     for (int64_t b = 0; b < B; b++) {
         const int64_t at = (b * L + cls) * D;
-        for (int64_t d = 0; d < D; d++) x[d] = r[at + d] + h[at + d];
-        rms_norm_row(x, w->norm_f, features + b * D, D, w->cfg.norm_eps);
+        memcpy(x, r + at, sizeof(float) * (size_t)D);
+        dyvm_isa_kernels()->add_rms_norm(x, h + at, w->norm_f, features + b * D, 1, D, w->cfg.norm_eps, 0);
     }
     /* logits = self.head(cls_t) */
     gemm_xwt(features, D, w->head_w, logits, B, D, w->cfg.classes);

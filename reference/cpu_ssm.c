@@ -1,96 +1,19 @@
 /* One directional SSM branch on the CPU (SPEC.md section 4, steps 3-4): causal depthwise conv + SiLU,
- * x_proj, dt_proj, then the selective scan with softplus, the D skip and the SiLU(z) gate fused in.
+ * x_proj, then dt_proj + softplus per channel block and the selective scan with the D skip and the SiLU(z)
+ * gate fused in (the vector kernels of the ISA in use: cpu_isa.h).
  * The backward branch reads the sequence from its end instead of materializing reversed copies; the
  * arithmetic per element is the same as on a flipped copy, so both agree with the official code. */
 #include <string.h>
 
+#include "cpu_isa.h"
 #include "cpu_ops.h"
-#include "vmath.h"
 
-#define CH 8 /* channels per scan lane group: one v8f */
+#define CONV_ROWS 8 /* conv rows per task: 25 tasks for 197 tokens, so that 2 threads share them evenly */
 
-/* xc (n_img, L, E) = SiLU(conv1d(x)) for the listed images; x = xz[..., :E] with row stride 2E.
- * forward:  xc[t] = SiLU(b + sum_j w[K-1-j] * x[t-j])   (x before 0 is 0: causal)
- * backward: xc[t] = SiLU(b + sum_j w[K-1-j] * x[t+j])   (the same on the flipped sequence, flipped back) */
-static void conv_silu(dyvm_work *work, const dyvm_ssm_weights *w, int dir, const float *xz, const int32_t *images,
-                      int64_t n_img, int64_t L, int64_t E, int64_t K, float *xc)
+/* Taps inside the sequence over all t (the zero padding is not computed): sum over t of min(K, t + 1). */
+static uint64_t conv_taps(int64_t L, int64_t K)
 {
-    const int64_t step = dir == DIR_FWD ? -1 : 1;
-    uint64_t taps = 0; /* taps inside the sequence: the zero padding is not computed */
-#pragma omp parallel for collapse(2) schedule(static) reduction(+ : taps)
-    for (int64_t j = 0; j < n_img; j++)
-        for (int64_t t = 0; t < L; t++) {
-            const float *x = xz + (int64_t)images[j] * L * 2 * E;
-            float *out = xc + (j * L + t) * E;
-            for (int64_t e = 0; e < E; e++) out[e] = w->conv_b[e];
-            for (int64_t k = 0; k < K; k++) {
-                const int64_t s = t + step * k;
-                if (s < 0 || s >= L) continue;
-                taps++;
-                const float *xs = x + s * 2 * E;
-                const float *wk = w->conv_wt + (K - 1 - k) * E; /* conv1d.weight[:, 0, K-1-k], contiguous */
-                for (int64_t e = 0; e < E; e++) out[e] += wk[e] * xs[e];
-            }
-            DYVM_V8_APPLY(v8_silu, out, E);
-        }
-    work->macs[STAGE_CONV] += taps * (uint64_t)E;
-    work->elem[STAGE_CONV] += (uint64_t)(n_img * L * E * 4); /* bias; SiLU: neg, add, div */
-    work->transc[STAGE_CONV] += (uint64_t)(n_img * L * E);
-}
-
-/* The selective scan for one image and CH channels starting at e0 (selective_scan_ref):
- *   delta = softplus(delta + delta_bias); deltaA = exp(delta * A); deltaB_u = delta * B * u
- *   x = deltaA * x + deltaB_u;  y = x . C;  out = (y + u * D) * silu(z)
- * The state (N x CH) stays in registers/L1; t runs forward or, for the backward branch, from L-1 down. */
-static void scan_group(const dyvm_ssm_weights *w, int dir, const float *u, const float *dpre, const float *dbl,
-                       const float *z, float *y, int64_t L, int64_t E, int64_t N, int64_t R, int64_t e0)
-{
-    enum { NMAX = 64 };
-    v8f At[NMAX], s[NMAX];
-    for (int64_t n = 0; n < N; n++) {
-        for (int c = 0; c < CH; c++) At[n][c] = w->A[(e0 + c) * N + n];
-        s[n] = v8_set1(0.0f);
-    }
-    const v8f bias = v8_load(w->dt_b + e0), Dv = v8_load(w->Dskip + e0);
-    const int64_t ld = R + 2 * N;
-    for (int64_t i = 0; i < L; i++) {
-        const int64_t t = dir == DIR_FWD ? i : L - 1 - i;
-        const v8f dt = v8_softplus(v8_load(dpre + t * E + e0) + bias);
-        const v8f ut = v8_load(u + t * E + e0), du = dt * ut;
-        const float *Bt = dbl + t * ld + R, *Ct = Bt + N;
-        /* the exps first, back to back, so the recurrence below runs without calls in between */
-        v8f dA[NMAX];
-        for (int64_t n = 0; n < N; n++) dA[n] = v8_exp(dt * At[n]);
-        /* four partial sums: the y reduction is not one serial chain of N dependent FMAs */
-        v8f acc[4] = {0};
-        for (int64_t n = 0; n < N; n++) {
-            s[n] = dA[n] * s[n] + du * Bt[n];
-            acc[n & 3] += s[n] * Ct[n];
-        }
-        const v8f zt = v8_load(z + t * 2 * E + e0);
-        v8_store(y + t * E + e0, ((acc[0] + acc[1]) + (acc[2] + acc[3]) + ut * Dv) * v8_silu(zt));
-    }
-}
-
-/* Scalar tail for E not a multiple of CH (no official model has one; kept for odd test configs). */
-static void scan_tail(const dyvm_ssm_weights *w, int dir, const float *u, const float *dpre, const float *dbl,
-                      const float *z, float *y, int64_t L, int64_t E, int64_t N, int64_t R, int64_t e)
-{
-    float s[64] = {0};
-    const int64_t ld = R + 2 * N;
-    for (int64_t i = 0; i < L; i++) {
-        const int64_t t = dir == DIR_FWD ? i : L - 1 - i;
-        float v = dpre[t * E + e] + w->dt_b[e];
-        const float dt = v > 20.0f ? v : log1pf(expf(v)), ut = u[t * E + e];
-        const float *Bt = dbl + t * ld + R, *Ct = Bt + N;
-        float acc = 0.0f;
-        for (int64_t n = 0; n < N; n++) {
-            s[n] = expf(dt * w->A[e * N + n]) * s[n] + dt * ut * Bt[n];
-            acc += s[n] * Ct[n];
-        }
-        const float zt = z[t * 2 * E + e];
-        y[t * E + e] = (acc + ut * w->Dskip[e]) * (zt / (1.0f + expf(-zt)));
-    }
+    return L >= K ? (uint64_t)(L * K - K * (K - 1) / 2) : (uint64_t)(L * (L + 1) / 2);
 }
 
 void cpu_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a)
@@ -107,17 +30,41 @@ void cpu_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a)
     float *xc = cpu_scratch_get(&cx->scratch, (size_t)(n * L * (2 * E + ld)));
     float *dpre = xc + n * L * E, *dbl = dpre + n * L * E;
     /* x = causal_conv1d_fn(x, conv1d.weight, conv1d.bias, activation="silu") */
+    const dyvm_cpu_kernels *k = dyvm_isa_kernels();
+    const int64_t K = c->K, row_tasks = (L + CONV_ROWS - 1) / CONV_ROWS;
     double t = dyvm_stage_begin(be, STAGE_CONV);
-    conv_silu(&be->work, a->w, a->dir, a->xz, a->images, n, L, E, c->K, xc);
-    /* x_dbl = F.linear(rearrange(x, "b d l -> (b l) d"), x_proj_weight) */
+    /* forward:  xc[t] = SiLU(b + sum_j w[K-1-j] * x[t-j])   (x before 0 is 0: causal)
+       backward: xc[t] = SiLU(b + sum_j w[K-1-j] * x[t+j])   (the same on the flipped sequence, flipped back) */
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t r = 0; r < row_tasks; r++) {
+            const int64_t t0 = r * CONV_ROWS, t1 = t0 + CONV_ROWS < L ? t0 + CONV_ROWS : L;
+            k->conv_silu(a->xz + (int64_t)a->images[j] * L * 2 * E, 2 * E, a->w->conv_wt, a->w->conv_b, a->dir, L, E,
+                         K, t0, t1, xc + j * L * E);
+        }
     dyvm_stage_end(be, STAGE_CONV, t);
+    be->work.macs[STAGE_CONV] += (uint64_t)n * conv_taps(L, K) * (uint64_t)E;
+    be->work.elem[STAGE_CONV] += (uint64_t)(n * L * E * 4); /* bias; SiLU: neg, add, div */
+    be->work.transc[STAGE_CONV] += (uint64_t)(n * L * E);
+    /* x_dbl = F.linear(rearrange(x, "b d l -> (b l) d"), x_proj_weight) */
     t = dyvm_stage_begin(be, STAGE_X_PROJ);
     cpu_gemm_xwt(xc, E, a->w->x_proj, E, dbl, ld, n * L, E, ld);
     dyvm_stage_end(be, STAGE_X_PROJ, t);
     be->work.macs[STAGE_X_PROJ] += (uint64_t)(n * L * E * ld);
-    /* delta = delta_proj_weight @ x_dbl[:, :delta_rank].t()   (the bias is added in the scan) */
+    /* the channels in blocks of the vector width: one task each (per image) */
+    const int64_t width = k->width, blocks = (E + width - 1) / width;
+    dyvm_scan_args sa = {.dt_w = a->w->dt_w, .dt_b = a->w->dt_b, .A = a->w->A, .D = a->w->Dskip,
+                         .L = L, .E = E, .N = N, .R = R, .ldz = 2 * E, .dir = a->dir == DIR_FWD ? 0 : 1};
+    /* delta = delta_proj_weight @ x_dbl[:, :delta_rank].t(); delta = softplus(delta + delta_bias)
+       (in the scan: selective_scan_fn(..., delta_bias, delta_softplus=True)) */
     t = dyvm_stage_begin(be, STAGE_DT_PROJ);
-    cpu_gemm_xwt(dbl, ld, a->w->dt_w, R, dpre, E, n * L, R, E);
+#pragma omp parallel for collapse(2) schedule(static) firstprivate(sa)
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t g = 0; g < blocks; g++) {
+            sa.dbl = dbl + j * L * ld, sa.delta = dpre + j * L * E;
+            const int64_t e0 = g * width;
+            k->scan_delta(&sa, e0, E - e0 < width ? E - e0 : width);
+        }
     dyvm_stage_end(be, STAGE_DT_PROJ, t);
     be->work.macs[STAGE_DT_PROJ] += (uint64_t)(n * L * R * E);
     /* per token and channel: softplus (bias add, compare; exp, log1p), dt * u; per state: dt * A, exp,
@@ -128,18 +75,13 @@ void cpu_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a)
     be->work.elem[STAGE_SCAN] += (uint64_t)(n * L * E * (2 * N + 10));
     /* y = selective_scan_fn(x, delta, A, B, C, D, z, delta_bias, delta_softplus=True) */
     t = dyvm_stage_begin(be, STAGE_SCAN);
-    const int64_t groups = E / CH, per_img = groups + (E % CH);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) firstprivate(sa)
     for (int64_t j = 0; j < n; j++)
-        for (int64_t g = 0; g < per_img; g++) {
-            const int64_t b = a->images[j];
-            const float *u = xc + j * L * E, *dp = dpre + j * L * E, *db = dbl + j * L * ld;
-            const float *z = a->xz + b * L * 2 * E + E;
-            float *y = a->y + b * L * E;
-            if (g < groups)
-                scan_group(a->w, a->dir, u, dp, db, z, y, L, E, N, R, g * CH);
-            else
-                scan_tail(a->w, a->dir, u, dp, db, z, y, L, E, N, R, groups * CH + (g - groups));
+        for (int64_t g = 0; g < blocks; g++) {
+            const int64_t b = a->images[j], e0 = g * width;
+            sa.u = xc + j * L * E, sa.dbl = dbl + j * L * ld, sa.delta = dpre + j * L * E;
+            sa.z = a->xz + b * L * 2 * E + E, sa.y = a->y + b * L * E;
+            k->scan(&sa, e0, E - e0 < width ? E - e0 : width);
         }
     dyvm_stage_end(be, STAGE_SCAN, t);
 }

@@ -274,6 +274,16 @@ bad "run: --input and --batch" "dyvm: run: --batch and --seed make random inputs
 bad "run: --preset nope" 'dyvm: unknown preset "nope" (expected vim-t, vim-s, vim-b or tiny)' -- run --preset nope --variant vim --out o.st
 bad "run: --batch 0" 'dyvm: --batch: "0" is not an integer in 1..1048576' -- run --preset tiny --variant vim --batch 0 --out o.st
 bad "run: --batch x" 'dyvm: --batch: "x" is not an integer in 1..1048576' -- run --preset tiny --variant vim --batch x --out o.st
+bad "run: --isa unknown" 'dyvm: --isa: "sse9" is not auto, avx512, avx2 or scalar' -- run --preset tiny --variant vim --isa sse9 --out o.st
+bad "bench: --isa unknown" 'dyvm: --isa: "neon" is not auto, avx512, avx2 or scalar' -- bench --preset tiny --isa neon
+bad "run: --isa with cuda" 'dyvm: --isa chooses the CPU kernels; it does not apply to --backend cuda' -- run --preset tiny --variant vim --isa avx2 --backend cuda --out o.st
+bad "run: --isa twice" 'dyvm: --isa is given twice' -- run --preset tiny --variant vim --isa scalar --isa scalar --out o.st
+for isa in avx512 avx2; do   # an ISA this CPU lacks: refused by name (where it has them all, nothing to refuse)
+  if ! "$DYVM" info --isas | tr ' ' '\n' | grep -qx "$isa"; then
+    [ "$isa" = avx512 ] && need="AVX-512 F, BW, DQ, VL and CD are needed" || need="AVX2 and FMA are needed"
+    bad "run: --isa $isa on a CPU without it" "dyvm: --isa $isa: this CPU does not support it ($need)" -- run --preset tiny --variant vim --isa $isa --out o.st
+  fi
+done
 bad "run: --threads -1" 'dyvm: --threads: "-1" is not an integer in 1..1024' -- run --preset tiny --variant vim --threads -1 --out o.st
 bad "run: --repeat 0" 'dyvm: --repeat: "0" is not an integer in 1..100000' -- run --preset tiny --variant vim --repeat 0 --out o.st
 bad "run: --seed -1" 'dyvm: --seed: "-1" is not a non-negative integer' -- run --preset tiny --variant vim --seed -1 --out o.st
@@ -427,7 +437,7 @@ bad "bench: --max-time inf" 'dyvm: --max-time: "inf" is not a number in [0, 3600
 bad "bench: --target-cv 2" 'dyvm: --target-cv: "2" is not a number in [0, 1]' -- bench --preset tiny --target-cv 2
 bad "bench: --rounds 0" 'dyvm: --rounds: "0" is not an integer in 1..16' -- bench --preset tiny --rounds 0
 bad "bench: --format xml" 'dyvm: --format: "xml" is not md, csv or json' -- bench --preset tiny --format xml
-bad "bench: --suite nope" 'dyvm: --suite: "nope" is not all, paper, blocks, keep, batch or breakdown' -- bench --suite nope --out rep
+bad "bench: --suite nope" 'dyvm: --suite: "nope" is not all, paper, blocks, keep, batch, breakdown or threads' -- bench --suite nope --out rep
 bad "bench: --suite with --preset" "dyvm: bench: --suite runs the presets; not with --weights or --preset" -- bench --suite paper --preset tiny --out rep
 bad "bench: --suite --backend tpu" 'dyvm: --backend: "tpu" is not cpu or cuda' -- bench --suite paper --backend tpu --out rep
 # was a bug, fixed now: --precision is checked only when the first configuration builds its backend:
@@ -478,16 +488,16 @@ bad "init: --out in a missing folder" "dyvm: no/such/w.st: No such file or direc
 bad "init: --out /dev/full" "dyvm: /dev/full: No space left on device" -- init --preset tiny --out /dev/full
 
 # ---- info
-bad "info: unknown flag" 'dyvm: info: unknown option "--nope" (expected --cuda or --blas-core)' -- info --nope
+bad "info: unknown flag" 'dyvm: info: unknown option "--nope" (expected --cuda, --blas-core or --isas)' -- info --nope
 # a policy the variant would ignore is refused, not silently dropped
 bad "run: block policy with vim" "dyvm: --block-policy applies to the block and dyvm variants, not vim" -- run --preset tiny --variant vim --block-policy ratio:0.5
 bad "run: token ratio with block" "dyvm: --token-policy and --token-ratio apply to the token and dyvm variants, not block" -- run --preset tiny --variant block --token-ratio 0.5
 bad "flops: block policy with token" "dyvm: --block-policy applies to the block and dyvm variants, not token" -- flops --preset tiny --variant token --block-policy keep:0.5
 bad "flops: --table with a model" "dyvm: flops: --table paper takes no other option (it is the presets' own table)" -- flops --table paper --preset tiny
 bad "run: --out folder missing, before any work" "dyvm: nodir/o.st: No such file or directory" -- run --preset vim-b --variant vim --out nodir/o.st
-bad "info: positional argument" 'dyvm: info: unknown option "extra" (expected --cuda or --blas-core)' -- info extra
+bad "info: positional argument" 'dyvm: info: unknown option "extra" (expected --cuda, --blas-core or --isas)' -- info extra
 # was a bug, fixed now: today's line calls --blas-core unknown and then expects it
-bad "info: --cuda and --blas-core" "dyvm: info: give --cuda or --blas-core, not both" -- info --cuda --blas-core
+bad "info: --cuda and --blas-core" "dyvm: info: give one of --cuda, --blas-core and --isas" -- info --cuda --blas-core
 
 # ---- compare
 P=$(realpath -m "$(dirname "$0")/data/compare/run1/paper.json") # a real report

@@ -1,11 +1,13 @@
 /* The CPU reference against the official code's outputs (SPEC.md sections 8-9): for every case and variant
  * in $GOLDEN (default ../shared/golden), logits, features and every stored stream.{i} within rel L2 1e-4,
- * block_policy and every kept.{k} identical; score.{k} and block_logits.{i} within the same bound. */
+ * block_policy and every kept.{k} identical; score.{k} and block_logits.{i} within the same bound. All of it
+ * under every ISA of the CPU kernels this CPU supports (the others are reported as skipped). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "cpu_isa.h"
 #include "compare.h"
 #include "graph.h"
 #include "safetensors.h"
@@ -42,7 +44,7 @@ static void check_variant(const char *dir, const char *cas, dyvm_graph *g, const
 {
     char path[1024], what[128], err[512], name[256];
     snprintf(path, sizeof path, "%s/%s/%s.safetensors", dir, cas, dyvm_variant_name(v));
-    snprintf(what, sizeof what, "%s/%s", cas, dyvm_variant_name(v));
+    snprintf(what, sizeof what, "%s/%s [%s]", cas, dyvm_variant_name(v), dyvm_isa_kernels()->name);
     st_file gf;
     if (st_open(path, &gf, err, sizeof err)) return (void)check(0, "%s: %s", what, err);
     dyvm_run_opts o = {.variant = v, .block = {.kind = BLOCK_LEARNED}, .token = TOKEN_LEARNED, .capture = true};
@@ -163,6 +165,15 @@ int main(void)
     const char *dir = getenv("GOLDEN") ? getenv("GOLDEN") : "../shared/golden";
     const char *cases[] = {"tiny", "small", "vim-t"};
     printf("golden data: %s\n", dir);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(dir, cases[i]);
+    for (int isa = DYVM_ISA_COUNT - 1; isa >= 0; isa--) {
+        const char *name = dyvm_isa_table((dyvm_isa)isa)->name;
+        char err[256];
+        if (dyvm_isa_select(name, err, sizeof err)) {
+            check_skip("golden cases under --isa %s: %s", name, err);
+            continue;
+        }
+        printf("# ISA %s\n", name);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(dir, cases[i]);
+    }
     return check_summary();
 }

@@ -1,0 +1,243 @@
+/* The CPU's vector kernels, written once for a vector of DYVM_VW floats (vec.h) and compiled once per ISA
+ * (cpu_isa.h): this file defines the table dyvm_kernels_<DYVM_ISA_NAME>. Each output element goes through
+ * the same operations wherever it sits (a row's tail is zero-padded into a full vector), so the bits do not
+ * depend on how the callers split the work between threads. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "cpu_isa.h"
+#include "vec.h"
+
+#define VW DYVM_VW
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* loads and stores of nl lanes: the full width compiles to plain vector moves */
+#define LD(p, nl) ((nl) == VW ? vf_load(p) : vf_load_n((p), (nl)))
+#define ST(p, v, nl) ((nl) == VW ? vf_store((p), (v)) : vf_store_n((p), (v), (nl)))
+
+/* ---- conv1d (depthwise, causal) + SiLU ---- */
+
+static ALWAYS_INLINE vf conv_at(const float *x, int64_t ldx, const float *wt, const float *b, int64_t step, int64_t L,
+                                int64_t E, int64_t K, int64_t t, int64_t e, int64_t nl)
+{
+    vf acc = LD(b + e, nl);
+    for (int64_t k = 0; k < K; k++) {
+        const int64_t s = t + step * k;
+        if (s < 0 || s >= L) break; /* the taps run away from t: once outside, all the rest are zero padding */
+        acc = LD(wt + (K - 1 - k) * E + e, nl) * LD(x + s * ldx + e, nl) + acc;
+    }
+    return vf_silu(acc);
+}
+
+/* row by row; within a row the vectors are independent, unrolled by 4 so their chains overlap */
+static ALWAYS_INLINE void conv_rows(const float *x, int64_t ldx, const float *wt, const float *b, int64_t step,
+                                   int64_t L, int64_t E, int64_t K, int64_t t0, int64_t t1, float *xc)
+{
+    for (int64_t t = t0; t < t1; t++) {
+        float *out = xc + t * E;
+        int64_t e = 0;
+#pragma GCC unroll 4
+        for (; e + VW <= E; e += VW) vf_store(out + e, conv_at(x, ldx, wt, b, step, L, E, K, t, e, VW));
+        if (e < E) vf_store_n(out + e, conv_at(x, ldx, wt, b, step, L, E, K, t, e, E - e), E - e);
+    }
+}
+
+static void conv_silu(const float *x, int64_t ldx, const float *wt, const float *b, int dir, int64_t L, int64_t E,
+                      int64_t K, int64_t t0, int64_t t1, float *xc)
+{
+    const int64_t step = dir == 0 ? -1 : 1;
+    if (K == 4) conv_rows(x, ldx, wt, b, step, L, E, 4, t0, t1, xc); /* every official model: taps unrolled */
+    else conv_rows(x, ldx, wt, b, step, L, E, K, t0, t1, xc);
+}
+
+/* ---- the selective scan ---- */
+
+enum { NMAX = 64, RCHUNK = 32 };
+
+/* pass 1: delta[t, e0 + lane] = softplus(sum_r dbl[t, r] * dt_w[e0 + lane, r] + dt_b), the sum in order of r
+ * (dt_w's columns transposed RCHUNK at a time into wt, the partial sums kept in delta between chunks) */
+static ALWAYS_INLINE void scan_delta(const dyvm_scan_args *a, int64_t e0, int64_t nl)
+{
+    const int64_t L = a->L, E = a->E, R = a->R, ld = R + 2 * a->N;
+    float wt[RCHUNK][VW];
+    for (int64_t r0 = 0; r0 < R; r0 += RCHUNK) {
+        const int64_t nr = R - r0 < RCHUNK ? R - r0 : RCHUNK;
+        memset(wt, 0, sizeof wt);
+        for (int64_t r = 0; r < nr; r++)
+            for (int64_t c = 0; c < nl; c++) wt[r][c] = a->dt_w[(e0 + c) * R + r0 + r];
+        /* TS rows at a time: TS independent chains hide the FMA latency (each row's sum still runs in order
+           of r); the last rows one at a time */
+        enum { TS = 8 };
+        int64_t t = 0;
+        for (; t + TS <= L; t += TS) {
+            vf acc[TS];
+            const float *d = a->dbl + t * ld + r0;
+#pragma GCC unroll 8
+            for (int i = 0; i < TS; i++) acc[i] = r0 ? LD(a->delta + (t + i) * E + e0, nl) : vf_set1(0.0f);
+            for (int64_t r = 0; r < nr; r++) {
+                const vf wr = vf_load(wt[r]);
+#pragma GCC unroll 8
+                for (int i = 0; i < TS; i++) acc[i] = vf_set1(d[i * ld + r]) * wr + acc[i];
+            }
+#pragma GCC unroll 8
+            for (int i = 0; i < TS; i++) ST(a->delta + (t + i) * E + e0, acc[i], nl);
+        }
+        for (; t < L; t++) {
+            const float *d = a->dbl + t * ld + r0;
+            vf acc = r0 ? LD(a->delta + t * E + e0, nl) : vf_set1(0.0f);
+            for (int64_t r = 0; r < nr; r++) acc = vf_set1(d[r]) * vf_load(wt[r]) + acc;
+            ST(a->delta + t * E + e0, acc, nl);
+        }
+    }
+    const vf bias = LD(a->dt_b + e0, nl);
+    for (int64_t t = 0; t < L; t++) {
+        float *out = a->delta + t * E + e0;
+        ST(out, vf_softplus(LD(out, nl) + bias), nl);
+    }
+}
+
+/* pass 2, the recurrence (selective_scan_ref): per step the N exps first, back to back and inline, then the
+ * state update; the y reduction in four partial sums (not one chain of N dependent FMAs). N is a constant
+ * where the caller can make it one (16, every official model), so the state stays in registers. */
+static ALWAYS_INLINE void scan_steps(const dyvm_scan_args *a, int64_t e0, int64_t nl, int64_t N)
+{
+    const int64_t L = a->L, E = a->E, R = a->R, ld = R + 2 * N;
+    vf At[NMAX], s[NMAX];
+    for (int64_t n = 0; n < N; n++) {
+        float col[VW] = {0};
+        for (int64_t c = 0; c < nl; c++) col[c] = a->A[(e0 + c) * N + n];
+        At[n] = vf_load(col);
+        s[n] = vf_set1(0.0f);
+    }
+    const vf Dv = LD(a->D + e0, nl);
+    for (int64_t i = 0; i < L; i++) {
+        const int64_t t = a->dir == 0 ? i : L - 1 - i;
+        const vf dt = LD(a->delta + t * E + e0, nl), ut = LD(a->u + t * E + e0, nl), du = dt * ut;
+        const float *Bt = a->dbl + t * ld + R, *Ct = Bt + N;
+        vf acc[4] = {vf_set1(0.0f), vf_set1(0.0f), vf_set1(0.0f), vf_set1(0.0f)};
+#pragma GCC unroll 16
+        for (int64_t n = 0; n < N; n++) {
+            s[n] = vf_exp(dt * At[n]) * s[n] + du * vf_set1(Bt[n]);
+            acc[n & 3] = s[n] * vf_set1(Ct[n]) + acc[n & 3];
+        }
+        const vf zt = LD(a->z + t * a->ldz + e0, nl);
+        ST(a->y + t * E + e0, ((acc[0] + acc[1]) + (acc[2] + acc[3]) + ut * Dv) * vf_silu(zt), nl);
+    }
+}
+
+static void steps_block(const dyvm_scan_args *a, int64_t e0, int64_t nl)
+{
+    if (nl == VW && a->N == 16) scan_steps(a, e0, VW, 16);
+    else if (nl == VW) scan_steps(a, e0, VW, a->N);
+    else scan_steps(a, e0, nl, a->N);
+}
+
+static void delta_block(const dyvm_scan_args *a, int64_t e0, int64_t nl)
+{
+    if (nl == VW) scan_delta(a, e0, VW);
+    else scan_delta(a, e0, nl);
+}
+
+/* channels [e0, e0 + ne) in vectors of VW, the last one partial */
+#define OVER_BLOCKS(fn, a, e0, ne)                                                                               \
+    do {                                                                                                         \
+        int64_t e_ = (e0);                                                                                       \
+        for (; e_ + VW <= (e0) + (ne); e_ += VW) fn((a), e_, VW);                                                \
+        if (e_ < (e0) + (ne)) fn((a), e_, (e0) + (ne)-e_);                                                       \
+    } while (0)
+
+static void scan_delta_range(const dyvm_scan_args *a, int64_t e0, int64_t ne) { OVER_BLOCKS(delta_block, a, e0, ne); }
+static void scan_range(const dyvm_scan_args *a, int64_t e0, int64_t ne) { OVER_BLOCKS(steps_block, a, e0, ne); }
+
+/* ---- residual add + RMSNorm ---- */
+
+static void add_rms_norm(float *r, const float *h, const float *weight, float *u, int64_t rows, int64_t D, float eps,
+                         int first)
+{
+    for (int64_t i = 0; i < rows; i++) {
+        float *ri = r + i * D;
+        const float *hi = h ? h + i * D : NULL;
+        vf ss = vf_set1(0.0f);
+        int64_t d = 0;
+        /* residual = hidden_states if residual is None else residual + hidden_states; the sum of squares lane by
+           lane, then across lanes in order */
+        for (; d + VW <= D; d += VW) {
+            const vf x = hi ? (first ? vf_load(hi + d) : vf_load(ri + d) + vf_load(hi + d)) : vf_load(ri + d);
+            vf_store(ri + d, x);
+            ss = x * x + ss;
+        }
+        if (d < D) {
+            const int64_t nl = D - d;
+            const vf x = hi ? (first ? vf_load_n(hi + d, nl) : vf_load_n(ri + d, nl) + vf_load_n(hi + d, nl))
+                            : vf_load_n(ri + d, nl);
+            vf_store_n(ri + d, x, nl);
+            ss = x * x + ss;
+        }
+        const float rstd = 1.0f / sqrtf(vf_sum(ss) / (float)D + eps);
+        const vf rs = vf_set1(rstd);
+        float *ui = u + i * D;
+        for (d = 0; d + VW <= D; d += VW) vf_store(ui + d, vf_load(ri + d) * rs * vf_load(weight + d));
+        if (d < D) vf_store_n(ui + d, vf_load_n(ri + d, D - d) * rs * vf_load_n(weight + d, D - d), D - d);
+    }
+}
+
+/* ---- elementwise ---- */
+
+static void gelu(float *x, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) vf_store(x + i, vf_gelu(vf_load(x + i)));
+    if (i < n) vf_store_n(x + i, vf_gelu(vf_load_n(x + i, n - i)), n - i);
+}
+
+static void exp_n(const float *x, float *y, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) vf_store(y + i, vf_exp(vf_load(x + i)));
+    if (i < n) vf_store_n(y + i, vf_exp(vf_load_n(x + i, n - i)), n - i);
+}
+
+/* twelve independent chains (enough to cover the FMA latency), 2 FLOPs per lane and step */
+static double fma_chains(int64_t iters)
+{
+    enum { CHAINS = 12 };
+    vf acc[CHAINS];
+    const vf m = vf_set1(0.999999f), c = vf_set1(1e-7f);
+    for (int k = 0; k < CHAINS; k++) acc[k] = vf_set1((float)k);
+    for (int64_t i = 0; i < iters; i++) {
+#pragma GCC unroll 12
+        for (int k = 0; k < CHAINS; k++) acc[k] = acc[k] * m + c;
+    }
+    float sink = 0;
+    for (int k = 0; k < CHAINS; k++) sink += vf_sum(acc[k]);
+    __asm__ volatile("" : : "g"(sink)); /* keeps the chains alive */
+    return 2.0 * VW * CHAINS * (double)iters;
+}
+
+#if DYVM_VW == 16
+#define DYVM_ISA_DESC "AVX-512, 16 floats per vector"
+#elif DYVM_VW == 8
+#define DYVM_ISA_DESC "AVX2 + FMA, 8 floats per vector"
+#else
+#define DYVM_ISA_DESC "scalar, 1 float at a time (baseline x86-64)"
+#endif
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+const dyvm_cpu_kernels CAT(dyvm_kernels_, DYVM_ISA_NAME) = {
+    .isa = CAT(DYVM_ISA_, DYVM_ISA_ENUM),
+    .name = STR(DYVM_ISA_NAME),
+    .desc = DYVM_ISA_DESC,
+    .width = VW,
+    .conv_silu = conv_silu,
+    .scan_delta = scan_delta_range,
+    .scan = scan_range,
+    .add_rms_norm = add_rms_norm,
+    .gelu = gelu,
+    .exp = exp_n,
+    .fma_chains = fma_chains,
+    .exp_desc = "dyvm's own exp (reference/isa/vec.h), " DYVM_ISA_DESC,
+};
