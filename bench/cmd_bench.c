@@ -121,17 +121,16 @@ static void remove_stale(const char *root)
 
 /* Puts the finished report folder tmp in the place of dir: the previous report of that name is replaced only
  * now that the new one is complete. */
-static int commit_dir(const char *tmp, const char *dir)
+/* Moves the finished report from tmp to dir, or to dir-2, dir-3, ... when dir already holds a report: a second
+ * run of the same day, host and backend never replaces the first (both are real runs). dir is updated. */
+static int commit_dir(const char *tmp, char *dir, size_t len)
 {
-    char old[1200];
-    if (snprintf(old, sizeof old, "%s.old", tmp) >= (int)sizeof old) return cli_fail("%s: path too long", dir);
-    const bool had = rename(dir, old) == 0;
-    if (rename(tmp, dir)) {
-        const int e = errno;
-        if (had) rename(old, dir);
-        return cli_fail("%s: %s", dir, strerror(e));
-    }
-    if (had) remove_tree(old);
+    char base[1024];
+    snprintf(base, sizeof base, "%s", dir);
+    struct stat st;
+    for (int k = 2; stat(dir, &st) == 0; k++)
+        if (snprintf(dir, len, "%s-%d", base, k) >= (int)len || k > 999) return cli_fail("%s: no free report name", base);
+    if (rename(tmp, dir)) return cli_fail("%s: %s", dir, strerror(errno));
     return 0;
 }
 
@@ -203,7 +202,7 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
         s.env.cpu_peaks = &s.cpu_peaks;
     }
     /* the report is written into a temporary folder beside its place and moved there when complete: a run
-       that fails or is interrupted leaves the previous report of the same name as it was */
+       that fails or is interrupted leaves nothing; a previous report of the same name is kept (commit_dir) */
     char dir[1024], tmp[1100], path[1200], err[CLI_ERR];
     snprintf(dir, sizeof dir, "%s/%.10s-%s-%s%s", root, s.env.date, s.env.host, backend, quick ? "-quick" : "");
     snprintf(tmp, sizeof tmp, "%s/.%s.tmp-%d", root, dir + strlen(root) + 1, (int)getpid());
@@ -248,7 +247,7 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
     snprintf(path, sizeof path, "%s/env.json", tmp);
     if (!rc && dyvm_write_json(path, ej, err, sizeof err)) rc = cli_fail("%s", err);
     cJSON_Delete(ej);
-    if (!rc) rc = commit_dir(tmp, dir) ? 2 : 0;
+    if (!rc) rc = commit_dir(tmp, dir, sizeof dir) ? 2 : 0;
     if (rc) remove_tree(tmp);
     if (!rc) {
         write_index(root);

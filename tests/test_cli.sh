@@ -119,5 +119,16 @@ else
 fi
 expect_fail "block policy keep out of range" flops --preset vim-t --variant block --block-policy keep:1.5
 expect_fail "bench --rounds 0" bench --preset tiny --rounds 0
+# a second report of the same day, host and backend keeps the first (-2), and the index lists both; the
+# threads suite (1 thread against all) says why it skips with one thread
+fast=(--quick --no-peaks --rounds 1 --min-samples 1 --min-time 0 --max-time 0.2)
+if "$dyvm" bench --suite threads "${fast[@]}" --threads 1 --out "$tmp/rep" >/dev/null 2>"$tmp/err" &&
+    "$dyvm" bench --suite threads "${fast[@]}" --threads 1 --out "$tmp/rep" >/dev/null 2>>"$tmp/err" &&
+    d1=$(ls -d "$tmp"/rep/*-cpu-quick) && [ -f "$d1/README.md" ] && [ -f "$d1-2/README.md" ] &&
+    grep -q "this run has one thread" "$d1-2/README.md" && [ "$(grep -c 'cpu-quick' "$tmp/rep/index.md")" = 2 ]; then
+    ok "a second bench --suite of the same day goes to <name>-2, the first kept, both in the index"
+else
+    no "second report: $(cat "$tmp/err"; ls "$tmp/rep")"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
