@@ -25,25 +25,22 @@ static cpu_ctx *ctx(dyvm_backend *be) { return be->ctx; }
 /* Matrix products are cut into fixed tiles that OpenMP threads share, each tile one single-threaded
  * OpenBLAS call (OpenBLAS runs single-threaded inside a parallel region). OpenBLAS's own threading splits
  * the work by thread count and changes the rounding of some elements; fixed tiles give the same bits for
- * any number of threads. */
-/* 96 x 192: 64 x 256 and 128 x 128 measured no different at Vim-S's shapes (2026-11-29, 2-core EPYC VM) */
+ * any number of threads. 96 x 384, chosen by timing tile shapes against one threaded OpenBLAS call at the models' shapes (2 threads,
+ * development VM, 2026-11-29): 96 x 384 reached 0.94-2.15x OpenBLAS's rate at all six of Vim-T's and Vim-S's
+ * in_proj, x_proj and out_proj shapes at batch 1 and 4; 96 x 192 0.85-2.02x, 16-row tiles 0.60-1.37x (every
+ * tile packs its share of the weights again). */
 #define GEMM_TILE_M 96
-#define GEMM_TILE_N 192
+#define GEMM_TILE_N 384
 
 void cpu_gemm_xwt(const float *x, int64_t ldx, const float *W, int64_t ldw, float *y, int64_t ldy, int64_t rows,
                   int64_t n_in, int64_t n_out)
 {
-    /* narrow products (x_proj: 56 columns) get shorter row tiles, so that there are enough tiles to share
-       between threads (x_proj in 3 tiles ran 2 on one thread, 1 on the other); from the shape only */
-    int64_t tile_m = GEMM_TILE_M;
-    const int64_t tn = (n_out + GEMM_TILE_N - 1) / GEMM_TILE_N;
-    while (tile_m > 16 && (rows + tile_m - 1) / tile_m * tn < 16) tile_m = tile_m / 2 > 16 ? tile_m / 2 : 16;
-    const int64_t tm = (rows + tile_m - 1) / tile_m;
+    const int64_t tm = (rows + GEMM_TILE_M - 1) / GEMM_TILE_M, tn = (n_out + GEMM_TILE_N - 1) / GEMM_TILE_N;
 #pragma omp parallel for collapse(2) schedule(dynamic, 1)
     for (int64_t i = 0; i < tm; i++)
         for (int64_t j = 0; j < tn; j++) {
-            const int64_t r0 = i * tile_m, c0 = j * GEMM_TILE_N;
-            const int64_t m = rows - r0 < tile_m ? rows - r0 : tile_m;
+            const int64_t r0 = i * GEMM_TILE_M, c0 = j * GEMM_TILE_N;
+            const int64_t m = rows - r0 < GEMM_TILE_M ? rows - r0 : GEMM_TILE_M;
             const int64_t n = n_out - c0 < GEMM_TILE_N ? n_out - c0 : GEMM_TILE_N;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)n_in, 1.0f,
                         x + r0 * ldx, (blasint)ldx, W + c0 * ldw, (blasint)ldw, 0.0f, y + r0 * ldy + c0, (blasint)ldy);
