@@ -1,5 +1,7 @@
 #include "report.h"
 
+#include <stdbool.h>
+
 #include "atomic_file.h"
 
 #include <errno.h>
@@ -183,11 +185,15 @@ void dyvm_rows_warnings(FILE *f, const dyvm_row *rows, size_t n)
     if (drift) {
         fprintf(f, "\n⚠ %d of %zu configurations had rounds that disagree beyond their intervals (the machine drifted "
                    "while they ran; their intervals, which resample within rounds, are the ones to read):", drift, n);
+        bool threads_vary = false; /* the threads suite: name each row's thread count */
+        for (size_t i = 1; i < n; i++) threads_vary |= rows[i].c.threads != rows[0].c.threads;
         for (size_t i = 0; i < n; i++) {
             const dyvm_row *r = &rows[i];
             if (!r->rounds_disagree) continue;
-            fprintf(f, " %s %s %s batch %lld (round medians", r->c.model,
-                    dyvm_variant_name(r->c.opts.variant), block_policy_name(r), (long long)r->c.batch);
+            fprintf(f, " %s %s %s batch %lld", r->c.model, dyvm_variant_name(r->c.opts.variant), block_policy_name(r),
+                    (long long)r->c.batch);
+            if (threads_vary) fprintf(f, " %d thread%s", r->c.threads, r->c.threads == 1 ? "" : "s");
+            fprintf(f, " (round medians");
             for (int k = 0; k < r->rounds; k++) fprintf(f, "%s %.2f", k ? "," : "", r->round_median_ms[k]);
             fprintf(f, " ms)%s", --drift ? ";" : ".\n");
         }
