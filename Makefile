@@ -110,7 +110,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_LIB) $(BENCH_LIB) $(REF_OB
 test: $(BUILD)/dyvm $(TESTS)
 	@$(SAN_ENV) DYVM=$(BUILD)/dyvm GOLDEN=$(GOLDEN) scripts/run-tests.sh $(TESTS) $(TEST_SH)
 
-# The suites (paper, blocks, keep, batch, breakdown, threads) into reports/<date>-<host>-cpu/ and reports/index.md;
+# The suites (paper, blocks, keep, batch, breakdown, threads, sol) into reports/<date>-<host>-cpu/ and reports/index.md;
 # QUICK=1 runs smaller models and sweeps with shorter timing.
 bench: $(BUILD)/dyvm
 	$(BUILD)/dyvm bench --suite all --out reports $(if $(filter 1,$(QUICK)),--quick)

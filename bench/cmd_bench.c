@@ -24,7 +24,7 @@ static const char bench_usage[] =
     "                  [--seed S] [--weights-seed S] [--format md|csv|json] [--profile]\n"
     "                  [--min-samples N] [--min-time S] [--max-time S] [--target-cv X] [--rounds R]\n"
     "                  [--order-seed S] [--no-peaks] [--isa auto|avx512|avx2|scalar]\n"
-    "       dyvm bench --suite all|paper|blocks|keep|batch|breakdown|threads [--out reports] [--quick] [--threads N]\n"
+    "       dyvm bench --suite all|paper|blocks|keep|batch|breakdown|threads|sol [--out reports] [--quick] [--threads N]\n"
     "                  [--backend cpu|cuda] [--precision fp32|tf32] [--rounds R] [--order-seed S] [--no-peaks]\n"
     "                  [--isa auto|avx512|avx2|scalar]\n"
     "  --isa chooses the CPU kernels (default auto: the widest this CPU supports; dyvm info --isas lists them).\n"
@@ -316,7 +316,7 @@ int cmd_bench(int argc, char **argv)
     if (suite) {
         bool known = !strcmp(suite, "all");
         for (int i = 0; dyvm_suite_names[i]; i++) known |= !strcmp(suite, dyvm_suite_names[i]);
-        if (!known) return cli_fail("--suite: \"%s\" is not all, paper, blocks, keep, batch, breakdown or threads", suite);
+        if (!known) return cli_fail("--suite: \"%s\" is not all, paper, blocks, keep, batch, breakdown, threads or sol", suite);
         if (c.weights || c.preset) return cli_fail("bench: --suite runs the presets; not with --weights or --preset");
         return run_suites(suite, out, quick, c.threads, c.seed, c.weights_seed, c.backend, c.precision, &t, no_peaks);
     }

@@ -10,7 +10,7 @@
 #include "report.h"
 #include "rng.h"
 
-const char *const dyvm_suite_names[] = {"paper", "blocks", "keep", "batch", "breakdown", "threads", NULL};
+const char *const dyvm_suite_names[] = {"paper", "blocks", "keep", "batch", "breakdown", "threads", "sol", NULL};
 
 /* ---- models and the interleaved rounds ---- */
 
@@ -579,14 +579,79 @@ static int suite_threads(dyvm_suite_ctx *s)
     return rc;
 }
 
+/* sol: how close each configuration runs to the machine's speed of light, whole and per stage: Vim-T and Vim-S
+ * (QUICK: Vim-T), every variant at the official keep ratios, batch 1 and 8 (on a GPU the suite's batch and 8x
+ * it), timed with the per-stage clock. */
+static int suite_sol(dyvm_suite_ctx *s)
+{
+    const char *models[] = {"vim-t", "vim-s"};
+    const size_t nm = s->quick ? 1 : 2;
+    const int64_t batches[] = {strcmp(s->backend, "cpu") ? s->batch : 1, strcmp(s->backend, "cpu") ? 8 * s->batch : 8};
+    dyvm_case cases[16];
+    dyvm_row rows[16];
+    size_t n = 0;
+    for (size_t m = 0; m < nm; m++) {
+        dyvm_config c;
+        char err[CLI_ERR], block[32];
+        dyvm_config_preset(models[m], &c, err, sizeof err);
+        snprintf(block, sizeof block, "keep:%g", c.block_ratio);
+        for (int b = 0; b < 2; b++)
+            for (int v = 0; v < 4; v++) {
+                cases[n] = make_case(s, models[m], (dyvm_variant)v, block, 0, batches[b]);
+                cases[n++].profile = true;
+            }
+    }
+    if (run_cases(s, "sol", cases, n, rows)) return -1;
+    fprintf(s->readme, "\n## sol: each configuration against its floor\n\n%s, every variant at the official keep ratios "
+                       "(block `keep:R`, learned token predictors), batch %lld and %lld, timed with the per-stage clock "
+                       "(as the breakdown). sol = floor / median, for the forward and for each stage (a stage's floor "
+                       "over its measured time; blank where the stage does not run). The CPU kernels: %s (%s). %s",
+            s->quick ? "Vim-T" : "Vim-T and Vim-S", (long long)batches[0], (long long)batches[1], s->env.isa,
+            s->env.isa_desc, intervals_note);
+    dyvm_rows_markdown(s->readme, rows, n);
+    const dyvm_stage shown[] = {STAGE_EMBED, STAGE_NORM, STAGE_IN_PROJ, STAGE_CONV, STAGE_X_PROJ, STAGE_DT_PROJ,
+                                STAGE_SCAN, STAGE_OUT_PROJ, STAGE_PREDICTOR, STAGE_HEAD};
+    const size_t ns = sizeof shown / sizeof shown[0];
+    fprintf(s->readme, "\nsol per stage:\n\n| model | variant | batch | forward |");
+    for (size_t k = 0; k < ns; k++) fprintf(s->readme, " %s |", dyvm_stage_name(shown[k]));
+    fprintf(s->readme, "\n|---|---|---:|---:|");
+    for (size_t k = 0; k < ns; k++) fprintf(s->readme, "---:|");
+    fprintf(s->readme, "\n");
+    for (size_t i = 0; i < n; i++) {
+        const dyvm_row *r = &rows[i];
+        fprintf(s->readme, "| %s | %s | %lld | %.2f |", r->c.model, dyvm_variant_name(r->c.opts.variant),
+                (long long)r->c.batch, r->sol);
+        for (size_t k = 0; k < ns; k++) {
+            const double ms = r->stage_ms[shown[k]], fl = r->stage_floor_ms[shown[k]];
+            if (ms > 0 && fl > 0) fprintf(s->readme, " %.2f |", fl / ms);
+            else fprintf(s->readme, " |");
+        }
+        fprintf(s->readme, "\n");
+    }
+    dyvm_rows_warnings(s->readme, rows, n);
+    char err[CLI_ERR], path[1024];
+    dyvm_afile af;
+    FILE *f = open_out(s, "sol", "csv", &af);
+    int rc = f ? 0 : -1;
+    if (f) dyvm_rows_csv(f, rows, n), rc = close_out(&af);
+    if (!rc) {
+        snprintf(path, sizeof path, "%s/sol.json", s->dir);
+        cJSON *j = dyvm_suite_json("sol", &s->env, rows, n);
+        if (dyvm_write_json(path, j, err, sizeof err)) rc = -1, cli_fail("%s", err);
+        cJSON_Delete(j);
+    }
+    free_rows(rows, n);
+    return rc;
+}
+
 int dyvm_run_suite(dyvm_suite_ctx *s, const char *name)
 {
     static const struct { const char *name; int (*fn)(dyvm_suite_ctx *); } suites[] = {
         {"paper", suite_paper}, {"blocks", suite_blocks}, {"keep", suite_keep}, {"batch", suite_batch},
-        {"breakdown", suite_breakdown}, {"threads", suite_threads}};
+        {"breakdown", suite_breakdown}, {"threads", suite_threads}, {"sol", suite_sol}};
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
         if (!strcmp(name, suites[i].name)) return suites[i].fn(s);
-    return cli_fail("unknown suite \"%s\" (expected paper, blocks, keep, batch, breakdown, threads or all)", name), -1;
+    return cli_fail("unknown suite \"%s\" (expected paper, blocks, keep, batch, breakdown, threads, sol or all)", name), -1;
 }
 
 int dyvm_suite_models(const char *which, bool quick, const char *names[DYVM_MAX_PEAK_MODELS])

@@ -1,4 +1,4 @@
-/* The named benchmark suites of `make bench` (paper, blocks, keep, batch, breakdown, threads). Each times its
+/* The named benchmark suites of `make bench` (paper, blocks, keep, batch, breakdown, threads, sol). Each times its
  * configurations in interleaved rounds (timing.h), compares them with their baseline (speed-ups with 95 %
  * intervals), puts each under its measured floor (peaks.h), and writes <suite>.csv, .json, .dat and gnuplot
  * plots (.png, .svg) into the report folder and a section of its README.md. */
