@@ -19,8 +19,8 @@
 
 typedef enum { DYVM_ISA_SCALAR, DYVM_ISA_AVX2, DYVM_ISA_AVX512, DYVM_ISA_COUNT } dyvm_isa;
 
-/* One directional selective scan over one image (SPEC.md section 4, step 4), the dt projection and softplus
- * computed per channel block beside it (no separate GEMM: its K = dt_rank is too small to pay):
+/* One directional selective scan over one image (SPEC.md section 4, step 4), the dt projection computed per
+ * channel block just before it (no separate GEMM: its K = dt_rank is too small to pay):
  *   delta = softplus(dt_proj.weight . x_dbl[:, :R] + dt_proj.bias); deltaA = exp(delta * A)
  *   s = deltaA * s + delta * B * u;  y = s . C;  out = (y + u * D) * silu(z)
  * t runs forward, or from L-1 down for the backward branch. */
@@ -28,7 +28,7 @@ typedef struct {
     const float *u;    /* (L, E): the conv output */
     const float *dbl;  /* (L, R + 2N): x_proj output [dt_in | B | C] */
     const float *z;    /* (L, ldz): the gate */
-    float *delta;      /* (L, E): scratch, written with delta then read back (each channel by its own call) */
+    float *delta;      /* (L, E): scratch, written with dt_proj.weight . x_dbl[:, :R] then read back */
     float *y;          /* (L, E) */
     const float *dt_w; /* (E, R) dt_proj.weight */
     const float *dt_b, *A, *D; /* (E), (E, N) = -exp(A_log), (E) */
@@ -46,7 +46,7 @@ typedef struct {
     void (*conv_silu)(const float *x, int64_t ldx, const float *wt, const float *b, int dir, int64_t L, int64_t E,
                       int64_t K, int64_t t0, int64_t t1, float *xc);
     /* channels [e0, e0 + ne) (ne a multiple of width except at the end of a row): scan_delta writes delta
-       (the dt projection and softplus), then scan runs the recurrence on it */
+       (the dt projection, without its bias), then scan runs the recurrence on softplus(delta + dt_b) */
     void (*scan_delta)(const dyvm_scan_args *a, int64_t e0, int64_t ne);
     void (*scan)(const dyvm_scan_args *a, int64_t e0, int64_t ne);
     /* rows of (D): r = first ? h : r + h; u = r / sqrt(mean(r^2) + eps) * weight (h may be NULL: r as is) */
@@ -54,6 +54,7 @@ typedef struct {
                          int first);
     void (*gelu)(float *x, int64_t n);         /* in place, exact GELU */
     void (*exp)(const float *x, float *y, int64_t n); /* the scan's exp (vec.h), for the exp roof and tests */
+    void (*softplus)(const float *x, float *y, int64_t n); /* the scan's softplus, for the tests */
     double (*fma_chains)(int64_t iters);       /* FLOPs of an FMA loop run for the FMA roof (peaks.c) */
     const char *exp_desc;                      /* what the exp is, for the report */
 } dyvm_cpu_kernels;

@@ -25,23 +25,36 @@ static cpu_ctx *ctx(dyvm_backend *be) { return be->ctx; }
 /* Matrix products are cut into fixed tiles that OpenMP threads share, each tile one single-threaded
  * OpenBLAS call (OpenBLAS runs single-threaded inside a parallel region). OpenBLAS's own threading splits
  * the work by thread count and changes the rounding of some elements; fixed tiles give the same bits for
- * any number of threads. 96 x 384, chosen by timing tile shapes against one threaded OpenBLAS call at the models' shapes (2 threads,
- * development VM, 2026-11-29): 96 x 384 reached 0.94-2.15x OpenBLAS's rate at all six of Vim-T's and Vim-S's
- * in_proj, x_proj and out_proj shapes at batch 1 and 4; 96 x 192 0.85-2.02x, 16-row tiles 0.60-1.37x (every
- * tile packs its share of the weights again). */
+ * any number of threads. 96 x 384, chosen by timing tile shapes against one threaded OpenBLAS call at the
+ * models' shapes (2 threads, development VM, 2026-11-29): 96 x 384 reached 0.94-2.15x OpenBLAS's rate at all
+ * six of Vim-T's and Vim-S's in_proj, x_proj and out_proj shapes at batch 1 and 4; 96 x 192 0.85-2.02x, 16-row
+ * tiles 0.60-1.37x (every tile packs its share of the weights again). */
 #define GEMM_TILE_M 96
 #define GEMM_TILE_N 384
 
 void cpu_gemm_xwt(const float *x, int64_t ldx, const float *W, int64_t ldw, float *y, int64_t ldy, int64_t rows,
                   int64_t n_in, int64_t n_out)
 {
-    const int64_t tm = (rows + GEMM_TILE_M - 1) / GEMM_TILE_M, tn = (n_out + GEMM_TILE_N - 1) / GEMM_TILE_N;
+    int64_t tile_m = GEMM_TILE_M, tm = (rows + tile_m - 1) / tile_m;
+    int64_t tile_n = n_out < GEMM_TILE_N ? n_out : GEMM_TILE_N, tn = (n_out + tile_n - 1) / tile_n;
+    /* Few, uneven tiles (the pruned token counts and the narrow x_proj and out_proj at batch 1: 98 rows made
+       96 + 2, one thread doing nearly all of it): rows split evenly and columns in two, which repacks only the
+       few rows. Timed against the rule above at 13 shapes, interleaved, min of 25 (2 threads, the development
+       VM): 1.14-1.59x at 69 to 139 rows, unchanged elsewhere (0.95-1.05, the same code), and 0.97-1.27x of one
+       threaded OpenBLAS call at every shape. From the shape alone, so the bits stay thread-count independent. */
+    if (tm * tn < 4 && tm <= 2) {
+        tile_m = ((rows + tm - 1) / tm + 7) / 8 * 8;
+        const int64_t half = ((n_out + 1) / 2 + 15) / 16 * 16;
+        tile_n = half < 32 ? 32 : half;
+        tn = (n_out + tile_n - 1) / tile_n;
+    }
 #pragma omp parallel for collapse(2) schedule(dynamic, 1)
     for (int64_t i = 0; i < tm; i++)
         for (int64_t j = 0; j < tn; j++) {
-            const int64_t r0 = i * GEMM_TILE_M, c0 = j * GEMM_TILE_N;
-            const int64_t m = rows - r0 < GEMM_TILE_M ? rows - r0 : GEMM_TILE_M;
-            const int64_t n = n_out - c0 < GEMM_TILE_N ? n_out - c0 : GEMM_TILE_N;
+            const int64_t r0 = i * tile_m, c0 = j * tile_n;
+            if (r0 >= rows) continue; /* rounding tile_m up can leave the last row of tiles empty */
+            const int64_t m = rows - r0 < tile_m ? rows - r0 : tile_m;
+            const int64_t n = n_out - c0 < tile_n ? n_out - c0 : tile_n;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)n_in, 1.0f,
                         x + r0 * ldx, (blasint)ldx, W + c0 * ldw, (blasint)ldw, 0.0f, y + r0 * ldy + c0, (blasint)ldy);
         }

@@ -1,5 +1,5 @@
 /* One directional SSM branch on the CPU (SPEC.md section 4, steps 3-4): causal depthwise conv + SiLU,
- * x_proj, then dt_proj + softplus per channel block and the selective scan with the D skip and the SiLU(z)
+ * x_proj, then dt_proj per channel block and the selective scan with softplus, the D skip and the SiLU(z)
  * gate fused in (the vector kernels of the ISA in use: cpu_isa.h).
  * The backward branch reads the sequence from its end instead of materializing reversed copies; the
  * arithmetic per element is the same as on a flipped copy, so both agree with the official code. */
@@ -55,8 +55,7 @@ void cpu_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a)
     const int64_t width = k->width, blocks = (E + width - 1) / width;
     dyvm_scan_args sa = {.dt_w = a->w->dt_w, .dt_b = a->w->dt_b, .A = a->w->A, .D = a->w->Dskip,
                          .L = L, .E = E, .N = N, .R = R, .ldz = 2 * E, .dir = a->dir == DIR_FWD ? 0 : 1};
-    /* delta = delta_proj_weight @ x_dbl[:, :delta_rank].t(); delta = softplus(delta + delta_bias)
-       (in the scan: selective_scan_fn(..., delta_bias, delta_softplus=True)) */
+    /* delta = delta_proj_weight @ x_dbl[:, :delta_rank].t()   (the bias and softplus in the scan) */
     t = dyvm_stage_begin(be, STAGE_DT_PROJ);
 #pragma omp parallel for collapse(2) schedule(static) firstprivate(sa)
     for (int64_t j = 0; j < n; j++)

@@ -73,8 +73,9 @@ static void conv_silu(const float *x, int64_t ldx, const float *wt, const float 
 
 enum { NMAX = 64, RCHUNK = 32 };
 
-/* pass 1: delta[t, e0 + lane] = softplus(sum_r dbl[t, r] * dt_w[e0 + lane, r] + dt_b), the sum in order of r
- * (dt_w's columns transposed RCHUNK at a time into wt, the partial sums kept in delta between chunks) */
+/* pass 1: delta[t, e0 + lane] = sum_r dbl[t, r] * dt_w[e0 + lane, r], the sum in order of r (dt_w's columns
+ * transposed RCHUNK at a time into wt, the partial sums kept in delta between chunks); the bias and softplus
+ * are applied by the scan as it reads delta */
 static ALWAYS_INLINE void scan_delta(const dyvm_scan_args *a, int64_t e0, int64_t nl)
 {
     const int64_t L = a->L, E = a->E, R = a->R, ld = R + 2 * a->N;
@@ -108,11 +109,6 @@ static ALWAYS_INLINE void scan_delta(const dyvm_scan_args *a, int64_t e0, int64_
             ST(a->delta + t * E + e0, acc, nl);
         }
     }
-    const vf bias = LD(a->dt_b + e0, nl);
-    for (int64_t t = 0; t < L; t++) {
-        float *out = a->delta + t * E + e0;
-        ST(out, vf_softplus(LD(out, nl) + bias), nl);
-    }
 }
 
 /* pass 2, the recurrence (selective_scan_ref): per step the N exps first, back to back and inline (N
@@ -131,10 +127,11 @@ static ALWAYS_INLINE void scan_steps(const dyvm_scan_args *a, int64_t e0, int64_
         At[n] = vf_load(col);
         s[n] = vf_set1(0.0f);
     }
-    const vf Dv = LD(a->D + e0, nl);
+    const vf Dv = LD(a->D + e0, nl), bias = LD(a->dt_b + e0, nl);
     for (int64_t i = 0; i < L; i++) {
         const int64_t t = a->dir == 0 ? i : L - 1 - i;
-        const vf dt = LD(a->delta + t * E + e0, nl), ut = LD(a->u + t * E + e0, nl), du = dt * ut;
+        const vf dt = vf_softplus(LD(a->delta + t * E + e0, nl) + bias);
+        const vf ut = LD(a->u + t * E + e0, nl), du = dt * ut;
         const float *Bt = a->dbl + t * ld + R, *Ct = Bt + N;
         vf dA[NMAX], acc[4] = {vf_set1(0.0f), vf_set1(0.0f), vf_set1(0.0f), vf_set1(0.0f)};
 #pragma GCC unroll 16
@@ -214,6 +211,13 @@ static void gelu(float *x, int64_t n)
     if (i < n) vf_store_n(x + i, vf_gelu(vf_load_n(x + i, n - i)), n - i);
 }
 
+static void softplus_n(const float *x, float *y, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) vf_store(y + i, vf_softplus(vf_load(x + i)));
+    if (i < n) vf_store_n(y + i, vf_softplus(vf_load_n(x + i, n - i)), n - i);
+}
+
 static void exp_n(const float *x, float *y, int64_t n)
 {
     int64_t i = 0;
@@ -259,6 +263,7 @@ const dyvm_cpu_kernels CAT(dyvm_kernels_, DYVM_ISA_NAME) = {
     .add_rms_norm = add_rms_norm,
     .gelu = gelu,
     .exp = exp_n,
+    .softplus = softplus_n,
     .fma_chains = fma_chains,
     .exp_desc = "dyvm's own exp (reference/isa/vec.h), " DYVM_ISA_DESC,
 };
