@@ -94,6 +94,7 @@ cJSON *dyvm_env_json(const dyvm_env *e)
     }
     if (e->peaks) cJSON_AddItemToObject(j, "peaks", dyvm_peaks_json(e->peaks));
     if (e->cpu_peaks) cJSON_AddItemToObject(j, "cpu_peaks", dyvm_peaks_json(e->cpu_peaks));
+    if (e->peaks_end) cJSON_AddItemToObject(j, "peaks_end", dyvm_peaks_json(e->peaks_end));
     return j;
 }
 
@@ -117,4 +118,12 @@ void dyvm_env_markdown(const dyvm_env *e, FILE *f)
     }
     if (e->peaks) dyvm_peaks_markdown(e->peaks, f);
     if (e->cpu_peaks) fprintf(f, "| host CPU | |\n"), dyvm_peaks_markdown(e->cpu_peaks, f);
+    if (e->peaks && e->peaks_end && e->peaks->measured && e->peaks_end->measured) {
+        const dyvm_peaks *a = e->peaks, *b = e->peaks_end;
+        fprintf(f, "| roofs measured again before the sol suite | sgemm %.1f GFLOP/s (%.2f× the start's), FMA %.1f "
+                   "(%.2f×), exp %.3g/s (%.2f×), memory %.1f GB/s (%.2f×): the machine's drift over the run; every "
+                   "floor uses the start's roofs |\n",
+                b->sgemm_gflops, b->sgemm_gflops / a->sgemm_gflops, b->fma_gflops, b->fma_gflops / a->fma_gflops,
+                b->exp_per_s, b->exp_per_s / a->exp_per_s, b->bandwidth_gbs, b->bandwidth_gbs / a->bandwidth_gbs);
+    }
 }

@@ -31,6 +31,7 @@ typedef struct {
     /* filled in by the harness where it has them (NULL / false: not part of this report) */
     const dyvm_peaks *peaks;     /* the speed of light of the backend measured */
     const dyvm_peaks *cpu_peaks; /* on a GPU run, the host CPU's (for the CPU curve beside it) */
+    const dyvm_peaks *peaks_end; /* the backend's roofs measured again late in the run (drift), or NULL */
     dyvm_load load;              /* over the run */
     int rounds;                  /* 0: not a harness run */
     uint64_t order_seed;

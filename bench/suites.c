@@ -609,6 +609,18 @@ static int suite_sol(dyvm_suite_ctx *s)
             s->quick ? "Vim-T" : "Vim-T and Vim-S", (long long)batches[0], (long long)batches[1], s->env.isa,
             s->env.isa_desc, intervals_note);
     dyvm_rows_markdown(s->readme, rows, n);
+    if (s->peaks_end.measured) { /* the same rows under the roofs measured just before this suite */
+        fprintf(s->readme, "\nThe roofs measured again just before this suite (environment block) put these floors "
+                           "under the same medians:\n\n| model | variant | batch | median ms | floor ms (start's "
+                           "roofs) | sol | floor ms (roofs before this suite) | sol |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+        for (size_t i = 0; i < n; i++) {
+            const dyvm_row *r = &rows[i];
+            const double fl = dyvm_floor_ms(&s->peaks_end, r->c.model, &r->flops, r->c.batch, NULL);
+            fprintf(s->readme, "| %s | %s | %lld | %.2f | %.2f | %.2f | %.2f | %.2f |\n", r->c.model,
+                    dyvm_variant_name(r->c.opts.variant), (long long)r->c.batch, r->st.median, r->floor_ms, r->sol, fl,
+                    fl / r->st.median);
+        }
+    }
     const dyvm_stage shown[] = {STAGE_EMBED, STAGE_NORM, STAGE_IN_PROJ, STAGE_CONV, STAGE_X_PROJ, STAGE_DT_PROJ,
                                 STAGE_SCAN, STAGE_OUT_PROJ, STAGE_PREDICTOR, STAGE_HEAD};
     const size_t ns = sizeof shown / sizeof shown[0];

@@ -26,6 +26,8 @@ typedef struct {
     dyvm_timing timing;
     dyvm_peaks peaks;     /* the backend's speed of light (measured unless --no-peaks) */
     dyvm_peaks cpu_peaks; /* on a GPU run, the host CPU's, for the CPU rows of the blocks suite */
+    dyvm_peaks peaks_end; /* the same roofs measured again before the last suite (sol), when measured: the
+                             machine's drift over the run; the floors stay those of the start */
     FILE *readme;         /* the folder's README.md, each suite appends its section */
     int plot_failures;
 } dyvm_suite_ctx;
