@@ -37,7 +37,7 @@ static const char bench_usage[] =
     "  PNG and SVG plots) and update reports/index.md.\n";
 
 /* Per round: a short warm-up, then at least min_samples and min_seconds of samples, at most max_seconds.
- * Three rounds (two with --quick) keep `make bench` within about 11 minutes on a 2-core machine. */
+ * Three rounds (two with --quick) keep `make bench` within about 13 minutes on a 2-core machine. */
 static dyvm_timing default_timing(bool quick)
 {
     dyvm_timing t = {.warmup = 1, .warmup_seconds = quick ? 0.03 : 0.1, .rounds = quick ? 2 : 3, .bootstrap_reps = 2000};
