@@ -85,9 +85,9 @@ $(BUILD)/%.o: %.c $(BUILD)/config.mk
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # the ISA kernels: one object per ISA from one source (its -march replaces the build's)
-ISA_FLAGS_avx512 := -march=x86-64-v4 -DDYVM_VW=16 -DDYVM_ISA_NAME=avx512 -DDYVM_ISA_ENUM=AVX512
-ISA_FLAGS_avx2   := -march=x86-64-v3 -DDYVM_VW=8 -DDYVM_ISA_NAME=avx2 -DDYVM_ISA_ENUM=AVX2
-ISA_FLAGS_scalar := -march=x86-64 -DDYVM_VW=1 -DDYVM_ISA_NAME=scalar -DDYVM_ISA_ENUM=SCALAR
+ISA_FLAGS_avx512 := -march=x86-64-v4 -DDYVM_VW=16 -DDYVM_ISA_NAME=avx512
+ISA_FLAGS_avx2   := -march=x86-64-v3 -DDYVM_VW=8 -DDYVM_ISA_NAME=avx2
+ISA_FLAGS_scalar := -march=x86-64 -DDYVM_VW=1 -DDYVM_ISA_NAME=scalar
 $(BUILD)/reference/isa/kernels_%.o: reference/isa/kernels.c $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -march=%,$(CFLAGS)) $(ISA_FLAGS_$*) -Ireference/isa -c $< -o $@

@@ -119,8 +119,6 @@ static void remove_stale(const char *root)
     closedir(d);
 }
 
-/* Puts the finished report folder tmp in the place of dir: the previous report of that name is replaced only
- * now that the new one is complete. */
 /* Moves the finished report from tmp to dir, or to dir-2, dir-3, ... when dir already holds a report: a second
  * run of the same day, host and backend never replaces the first (both are real runs). dir is updated. */
 static int commit_dir(const char *tmp, char *dir, size_t len)
@@ -237,10 +235,12 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
             /* the roofs again before the sol suite: how far the machine drifted since the start (its table
                shows sol at both) */
             if (!strcmp(dyvm_suite_names[i], "sol") && s.peaks.measured) {
-                if (measure_peaks(&s.peaks_end, backend, precision, models, nm, false)) rc = 2;
-                else s.env.peaks_end = &s.peaks_end;
+                if (measure_peaks(&s.peaks_end, backend, precision, models, nm, false)) {
+                    rc = 2;
+                    break;
+                }
+                s.env.peaks_end = &s.peaks_end;
             }
-            if (rc) break;
             fprintf(stderr, "== suite %s\n", dyvm_suite_names[i]);
             fflush(s.readme);
             if (dyvm_run_suite(&s, dyvm_suite_names[i])) rc = 2;

@@ -189,7 +189,7 @@ static int measure_cpu(dyvm_peaks *p, char *err, size_t errlen)
 {
     if (cpu_gemms(p, err, errlen)) return -1;
     p->exp_per_s = cpu_exp_rate();
-    snprintf(p->exp_impl, sizeof p->exp_impl, "%s", dyvm_isa_kernels()->exp_desc);
+    snprintf(p->exp_impl, sizeof p->exp_impl, "dyvm's own exp (reference/isa/vec.h), %s", dyvm_isa_kernels()->desc);
     p->fma_gflops = cpu_fma_rate();
     p->bandwidth_gbs = cpu_triad(&p->triad_mib);
     if (!(p->bandwidth_gbs > 0)) return snprintf(err, errlen, "the memory triad could not run (out of memory?)"), -1;

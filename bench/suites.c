@@ -165,8 +165,8 @@ static int plot(dyvm_suite_ctx *s, const char *script, const char *data, const c
     return 0;
 }
 
-/* csv, json and the suite's plot; the suite has written its .dat and its README section */
-static int finish(dyvm_suite_ctx *s, const char *suite, const dyvm_row *rows, size_t n)
+/* the warnings under the suite's README section, then its csv and json */
+static int write_tables(dyvm_suite_ctx *s, const char *suite, const dyvm_row *rows, size_t n)
 {
     dyvm_rows_warnings(s->readme, rows, n);
     dyvm_afile af;
@@ -179,8 +179,22 @@ static int finish(dyvm_suite_ctx *s, const char *suite, const dyvm_row *rows, si
     cJSON *j = dyvm_suite_json(suite, &s->env, rows, n);
     int rc = dyvm_write_json(path, j, err, sizeof err);
     cJSON_Delete(j);
-    if (rc) return cli_fail("%s", err), -1;
-    return plot(s, suite, suite, suite, NULL);
+    return rc ? (cli_fail("%s", err), -1) : 0;
+}
+
+/* csv, json and the suite's plot; the suite has written its .dat and its README section */
+static int finish(dyvm_suite_ctx *s, const char *suite, const dyvm_row *rows, size_t n)
+{
+    return write_tables(s, suite, rows, n) ? -1 : plot(s, suite, suite, suite, NULL);
+}
+
+/* the official block keep target of a preset as the keep:R policy the suites run ("keep:0.8") */
+static void official_block(const char *model, char *buf, size_t len)
+{
+    dyvm_config c;
+    char err[CLI_ERR];
+    dyvm_config_preset(model, &c, err, sizeof err);
+    snprintf(buf, len, "keep:%g", c.block_ratio);
 }
 
 static void free_rows(dyvm_row *rows, size_t n)
@@ -231,10 +245,8 @@ static int suite_paper(dyvm_suite_ctx *s)
     dyvm_case cases[12];
     dyvm_row rows[12];
     for (size_t m = 0; m < nm; m++) {
-        dyvm_config c;
-        char err[CLI_ERR], block[32];
-        dyvm_config_preset(models[m], &c, err, sizeof err);
-        snprintf(block, sizeof block, "keep:%g", c.block_ratio);
+        char block[32];
+        official_block(models[m], block, sizeof block);
         for (int v = 0; v < 4; v++) cases[m * 4 + (size_t)v] = make_case(s, models[m], (dyvm_variant)v, block, 0, s->batch);
     }
     if (run_cases(s, "paper", cases, n, rows)) return -1;
@@ -403,10 +415,8 @@ static int suite_batch(dyvm_suite_ctx *s)
     dyvm_case cases[20];
     dyvm_row rows[20];
     size_t n = 0;
-    dyvm_config c;
-    char err[CLI_ERR], block[32];
-    dyvm_config_preset(big(s), &c, err, sizeof err);
-    snprintf(block, sizeof block, "keep:%g", c.block_ratio);
+    char block[32];
+    official_block(big(s), block, sizeof block);
     for (int v = 0; v < 4; v++)
         for (size_t b = 0; b < nb; b++) cases[n++] = make_case(s, big(s), (dyvm_variant)v, block, 0, batches[b]);
     if (run_cases(s, "batch", cases, n, rows)) return -1;
@@ -464,10 +474,8 @@ static int suite_breakdown(dyvm_suite_ctx *s)
 {
     dyvm_case cases[4];
     dyvm_row rows[4];
-    dyvm_config c;
-    char err[CLI_ERR], block[32];
-    dyvm_config_preset(big(s), &c, err, sizeof err);
-    snprintf(block, sizeof block, "keep:%g", c.block_ratio);
+    char block[32];
+    official_block(big(s), block, sizeof block);
     for (int v = 0; v < 4; v++) {
         cases[v] = make_case(s, big(s), (dyvm_variant)v, block, 0, s->batch);
         cases[v].profile = true;
@@ -537,10 +545,8 @@ static int suite_threads(dyvm_suite_ctx *s)
     dyvm_case cases[8];
     dyvm_row rows[8];
     size_t n = 0;
-    dyvm_config c;
-    char err[CLI_ERR], block[32];
-    dyvm_config_preset(big(s), &c, err, sizeof err);
-    snprintf(block, sizeof block, "keep:%g", c.block_ratio);
+    char block[32];
+    official_block(big(s), block, sizeof block);
     for (int v = 0; v < 2; v++)
         for (int b = 0; b < 2; b++)
             for (int t = 0; t < 2; t++) {
@@ -548,9 +554,7 @@ static int suite_threads(dyvm_suite_ctx *s)
                 cases[n++].threads = t ? s->threads : 1;
             }
     if (run_cases(s, "threads", cases, n, rows)) return -1;
-    char vs[48];
-    snprintf(vs, sizeof vs, "1 thread");
-    for (size_t i = 1; i < n; i += 2) dyvm_row_speedup(&rows[i], &rows[i - 1], vs, &s->timing);
+    for (size_t i = 1; i < n; i += 2) dyvm_row_speedup(&rows[i], &rows[i - 1], "1 thread", &s->timing);
     fprintf(s->readme, "\n## threads: scaling with the thread count\n\n%s, official keep ratios (block `%s`); the "
                        "same configurations with 1 thread and with %d, interleaved in the same rounds. Speed-up of %d "
                        "threads over 1 with its 95 %% interval. %s",
@@ -563,18 +567,7 @@ static int suite_threads(dyvm_suite_ctx *s)
                 (long long)rows[i].c.batch, rows[i - 1].st.median, rows[i].st.median, speedup_text(&rows[i], sp, sizeof sp),
                 rows[i].sol);
     }
-    dyvm_rows_warnings(s->readme, rows, n);
-    dyvm_afile af;
-    FILE *f = open_out(s, "threads", "csv", &af);
-    int rc = f ? 0 : -1;
-    if (f) dyvm_rows_csv(f, rows, n), rc = close_out(&af);
-    if (!rc) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/threads.json", s->dir);
-        cJSON *j = dyvm_suite_json("threads", &s->env, rows, n);
-        if (dyvm_write_json(path, j, err, sizeof err)) rc = -1, cli_fail("%s", err);
-        cJSON_Delete(j);
-    }
+    const int rc = write_tables(s, "threads", rows, n);
     free_rows(rows, n);
     return rc;
 }
@@ -591,10 +584,8 @@ static int suite_sol(dyvm_suite_ctx *s)
     dyvm_row rows[16];
     size_t n = 0;
     for (size_t m = 0; m < nm; m++) {
-        dyvm_config c;
-        char err[CLI_ERR], block[32];
-        dyvm_config_preset(models[m], &c, err, sizeof err);
-        snprintf(block, sizeof block, "keep:%g", c.block_ratio);
+        char block[32];
+        official_block(models[m], block, sizeof block);
         for (int b = 0; b < 2; b++)
             for (int v = 0; v < 4; v++) {
                 cases[n] = make_case(s, models[m], (dyvm_variant)v, block, 0, batches[b]);
@@ -640,18 +631,7 @@ static int suite_sol(dyvm_suite_ctx *s)
         }
         fprintf(s->readme, "\n");
     }
-    dyvm_rows_warnings(s->readme, rows, n);
-    char err[CLI_ERR], path[1024];
-    dyvm_afile af;
-    FILE *f = open_out(s, "sol", "csv", &af);
-    int rc = f ? 0 : -1;
-    if (f) dyvm_rows_csv(f, rows, n), rc = close_out(&af);
-    if (!rc) {
-        snprintf(path, sizeof path, "%s/sol.json", s->dir);
-        cJSON *j = dyvm_suite_json("sol", &s->env, rows, n);
-        if (dyvm_write_json(path, j, err, sizeof err)) rc = -1, cli_fail("%s", err);
-        cJSON_Delete(j);
-    }
+    const int rc = write_tables(s, "sol", rows, n);
     free_rows(rows, n);
     return rc;
 }

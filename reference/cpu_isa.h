@@ -37,7 +37,6 @@ typedef struct {
 } dyvm_scan_args;
 
 typedef struct {
-    dyvm_isa isa;
     const char *name;  /* "avx512", "avx2", "scalar" */
     const char *desc;  /* e.g. "AVX2 + FMA, 8 floats per vector" */
     int width;
@@ -49,14 +48,13 @@ typedef struct {
        (the dt projection, without its bias), then scan runs the recurrence on softplus(delta + dt_b) */
     void (*scan_delta)(const dyvm_scan_args *a, int64_t e0, int64_t ne);
     void (*scan)(const dyvm_scan_args *a, int64_t e0, int64_t ne);
-    /* rows of (D): r = first ? h : r + h; u = r / sqrt(mean(r^2) + eps) * weight (h may be NULL: r as is) */
+    /* rows of (D): r = first ? h : r + h; u = r / sqrt(mean(r^2) + eps) * weight */
     void (*add_rms_norm)(float *r, const float *h, const float *weight, float *u, int64_t rows, int64_t D, float eps,
                          int first);
     void (*gelu)(float *x, int64_t n);         /* in place, exact GELU */
     void (*exp)(const float *x, float *y, int64_t n); /* the scan's exp (vec.h), for the exp roof and tests */
     void (*softplus)(const float *x, float *y, int64_t n); /* the scan's softplus, for the tests */
     double (*fma_chains)(int64_t iters);       /* FLOPs of an FMA loop run for the FMA roof (peaks.c) */
-    const char *exp_desc;                      /* what the exp is, for the report */
 } dyvm_cpu_kernels;
 
 extern const dyvm_cpu_kernels dyvm_kernels_avx512, dyvm_kernels_avx2, dyvm_kernels_scalar;

@@ -177,20 +177,19 @@ static void add_rms_norm(float *r, const float *h, const float *weight, float *u
 {
     for (int64_t i = 0; i < rows; i++) {
         float *ri = r + i * D;
-        const float *hi = h ? h + i * D : NULL;
+        const float *hi = h + i * D;
         vf ss = vf_set1(0.0f);
         int64_t d = 0;
         /* residual = hidden_states if residual is None else residual + hidden_states; the sum of squares lane by
            lane, then across lanes in order */
         for (; d + VW <= D; d += VW) {
-            const vf x = hi ? (first ? vf_load(hi + d) : vf_load(ri + d) + vf_load(hi + d)) : vf_load(ri + d);
+            const vf x = first ? vf_load(hi + d) : vf_load(ri + d) + vf_load(hi + d);
             vf_store(ri + d, x);
             ss = x * x + ss;
         }
         if (d < D) {
             const int64_t nl = D - d;
-            const vf x = hi ? (first ? vf_load_n(hi + d, nl) : vf_load_n(ri + d, nl) + vf_load_n(hi + d, nl))
-                            : vf_load_n(ri + d, nl);
+            const vf x = first ? vf_load_n(hi + d, nl) : vf_load_n(ri + d, nl) + vf_load_n(hi + d, nl);
             vf_store_n(ri + d, x, nl);
             ss = x * x + ss;
         }
@@ -204,26 +203,17 @@ static void add_rms_norm(float *r, const float *h, const float *weight, float *u
 
 /* ---- elementwise ---- */
 
-static void gelu(float *x, int64_t n)
+/* y = fn(x) over n floats (y may be x); fn is a constant at every call, so it inlines */
+static ALWAYS_INLINE void map_n(vf (*fn)(vf), const float *x, float *y, int64_t n)
 {
     int64_t i = 0;
-    for (; i + VW <= n; i += VW) vf_store(x + i, vf_gelu(vf_load(x + i)));
-    if (i < n) vf_store_n(x + i, vf_gelu(vf_load_n(x + i, n - i)), n - i);
+    for (; i + VW <= n; i += VW) vf_store(y + i, fn(vf_load(x + i)));
+    if (i < n) vf_store_n(y + i, fn(vf_load_n(x + i, n - i)), n - i);
 }
 
-static void softplus_n(const float *x, float *y, int64_t n)
-{
-    int64_t i = 0;
-    for (; i + VW <= n; i += VW) vf_store(y + i, vf_softplus(vf_load(x + i)));
-    if (i < n) vf_store_n(y + i, vf_softplus(vf_load_n(x + i, n - i)), n - i);
-}
-
-static void exp_n(const float *x, float *y, int64_t n)
-{
-    int64_t i = 0;
-    for (; i + VW <= n; i += VW) vf_store(y + i, vf_exp(vf_load(x + i)));
-    if (i < n) vf_store_n(y + i, vf_exp(vf_load_n(x + i, n - i)), n - i);
-}
+static void gelu(float *x, int64_t n) { map_n(vf_gelu, x, x, n); }
+static void softplus_n(const float *x, float *y, int64_t n) { map_n(vf_softplus, x, y, n); }
+static void exp_n(const float *x, float *y, int64_t n) { map_n(vf_exp, x, y, n); }
 
 /* twelve independent chains (enough to cover the FMA latency), 2 FLOPs per lane and step */
 static double fma_chains(int64_t iters)
@@ -253,7 +243,6 @@ static double fma_chains(int64_t iters)
 #define STR(x) STR_(x)
 
 const dyvm_cpu_kernels CAT(dyvm_kernels_, DYVM_ISA_NAME) = {
-    .isa = CAT(DYVM_ISA_, DYVM_ISA_ENUM),
     .name = STR(DYVM_ISA_NAME),
     .desc = DYVM_ISA_DESC,
     .width = VW,
@@ -265,5 +254,4 @@ const dyvm_cpu_kernels CAT(dyvm_kernels_, DYVM_ISA_NAME) = {
     .exp = exp_n,
     .softplus = softplus_n,
     .fma_chains = fma_chains,
-    .exp_desc = "dyvm's own exp (reference/isa/vec.h), " DYVM_ISA_DESC,
 };
