@@ -2,6 +2,8 @@
 
 #include "cpu_isa.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
@@ -80,10 +82,17 @@ int cli_once(const char *flag)
 
 int cli_parse_format(const char *v, cli_format *out)
 {
-    static const char *const names[] = {"md", "csv", "json"};
-    for (int i = 0; i < 3; i++)
+    static const char *const names[] = {"md", "csv", "json", "jsonl"};
+    for (int i = 0; i < 4; i++)
         if (!strcmp(v, names[i])) return *out = (cli_format)i, 0;
-    return cli_fail("--format: \"%s\" is not md, csv or json", v), -1;
+    return cli_fail("--format: \"%s\" is not md, csv, json or jsonl", v), -1;
+}
+
+void cli_print_json(const cJSON *j, cli_format f)
+{
+    char *txt = f == CLI_FMT_JSONL ? cJSON_PrintUnformatted(j) : cJSON_Print(j);
+    if (txt) puts(txt);
+    free(txt);
 }
 
 char *cli_read_text(const char *path, size_t max, size_t *len)

@@ -20,9 +20,14 @@ int cli_u64(const char *flag, const char *s, uint64_t *out);
  * calls it itself; cli_value calls it for the flags that take one). */
 int cli_once(const char *flag);
 /* --format of the commands that print a result */
-typedef enum { CLI_FMT_MD, CLI_FMT_CSV, CLI_FMT_JSON } cli_format;
-/* md, csv or json; -1 after one line on stderr otherwise. */
+typedef enum { CLI_FMT_MD, CLI_FMT_CSV, CLI_FMT_JSON, CLI_FMT_JSONL } cli_format;
+/* md, csv, json or jsonl (the same document on one line, for JSON-lines logs); -1 after one line on stderr
+ * otherwise. */
 int cli_parse_format(const char *v, cli_format *out);
+static inline bool cli_format_json(cli_format f) { return f == CLI_FMT_JSON || f == CLI_FMT_JSONL; }
+/* Prints j and a newline: indented for json, on one line for jsonl. */
+struct cJSON;
+void cli_print_json(const struct cJSON *j, cli_format f);
 /* A whole text file, NUL-terminated (*len without the NUL); reading stops at the first NUL byte or past max
  * bytes (not text: /dev/zero is refused at once, never read until memory runs out). NULL when it cannot be
  * read (errno says why). */

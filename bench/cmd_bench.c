@@ -21,7 +21,7 @@ static const char bench_usage[] =
     "usage: dyvm bench (--preset vim-t|vim-s|vim-b|tiny | --weights W) [--variant V] [--block-policy P]\n"
     "                  [--token-policy learned|even] [--token-ratio R] [--batch B] [--threads N]\n"
     "                  [--backend cpu|cuda] [--precision fp32|tf32]\n"
-    "                  [--seed S] [--weights-seed S] [--format md|csv|json] [--profile]\n"
+    "                  [--seed S] [--weights-seed S] [--format md|csv|json|jsonl] [--profile]\n"
     "                  [--min-samples N] [--min-time S] [--max-time S] [--target-cv X] [--rounds R]\n"
     "                  [--order-seed S] [--no-peaks] [--isa auto|avx512|avx2|scalar]\n"
     "       dyvm bench --suite all|paper|blocks|keep|batch|breakdown|threads|sol [--out reports] [--quick] [--threads N]\n"
@@ -358,11 +358,9 @@ int cmd_bench(int argc, char **argv)
             dyvm_env_collect(&env, be->name, be->device);
             env_of_run(&env, &t, &peaks);
             env_load_since(&env, &load0);
-            if (format == CLI_FMT_JSON) {
+            if (cli_format_json(format)) {
                 cJSON *j = dyvm_suite_json("single", &env, &row, 1);
-                char *txt = cJSON_Print(j);
-                puts(txt);
-                free(txt);
+                cli_print_json(j, format);
                 cJSON_Delete(j);
             } else if (format == CLI_FMT_CSV) dyvm_rows_csv(stdout, &row, 1);
             else {

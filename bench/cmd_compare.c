@@ -15,7 +15,7 @@
 #include "inference.h"
 
 static const char compare_usage[] =
-    "usage: dyvm compare A B [--format md|csv|json] [--seed S]\n"
+    "usage: dyvm compare A B [--format md|csv|json|jsonl] [--seed S]\n"
     "  A, B: a dyvm-bench/1 report JSON file, or a report folder (every *.json in it with that schema).\n"
     "  Per configuration (suite, model, variant, block and token policy, token ratio, batch; not the backend\n"
     "  or the thread count) found in both: the medians, the change B / A - 1 with its 95 % bootstrap interval\n"
@@ -480,7 +480,7 @@ static cJSON *json_row(const cmp_result *r)
 }
 
 /* The dyvm-compare/1 document: sources, seed, the bootstrap settings, the rows. */
-static void print_json(const cmp_side *a, const cmp_side *b, const cmp_result *res, size_t n, uint64_t seed)
+static void print_json(const cmp_side *a, const cmp_side *b, const cmp_result *res, size_t n, uint64_t seed, cli_format fmt)
 {
     cJSON *j = cJSON_CreateObject(), *rows = cJSON_CreateArray();
     cJSON_AddStringToObject(j, "schema", "dyvm-compare/1");
@@ -492,9 +492,7 @@ static void print_json(const cmp_side *a, const cmp_side *b, const cmp_result *r
     cJSON_AddNumberToObject(j, "alpha", CMP_ALPHA);
     for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(rows, json_row(&res[i]));
     cJSON_AddItemToObject(j, "rows", rows);
-    char *txt = cJSON_Print(j);
-    if (txt) puts(txt);
-    free(txt);
+    cli_print_json(j, fmt);
     cJSON_Delete(j);
 }
 
@@ -517,7 +515,7 @@ static int parse_args(int argc, char **argv, const char **path, cli_format *fmt,
             path[npaths++] = a;
         }
     }
-    if (npaths < 2) return cli_fail("compare: needs two reports, A and B (usage: dyvm compare A B [--format md|csv|json] [--seed S])");
+    if (npaths < 2) return cli_fail("compare: needs two reports, A and B (usage: dyvm compare A B [--format md|csv|json|jsonl] [--seed S])");
     return 0;
 }
 
@@ -541,7 +539,7 @@ int cmd_compare(int argc, char **argv)
     if (!rc) {
         if (fmt == CLI_FMT_MD) print_md(&a, &b, res, n, seed);
         else if (fmt == CLI_FMT_CSV) print_csv(res, n);
-        else print_json(&a, &b, res, n, seed);
+        else print_json(&a, &b, res, n, seed, fmt);
     }
     free(res);
     side_free(&a);

@@ -11,7 +11,7 @@
 static const char flops_usage[] =
     "usage: dyvm flops (--preset vim-t|vim-s|vim-b|tiny | --weights W.safetensors) [--variant vim|token|block|dyvm]\n"
     "                  [--token-ratio R] [--token-policy learned|even] [--block-policy P] [--batch B]\n"
-    "                  [--seed S] [--convention paper|full] [--format md|csv|json]\n"
+    "                  [--seed S] [--convention paper|full] [--format md|csv|json|jsonl]\n"
     "       dyvm flops --table paper\n"
     "  per image, per stage. --block-policy ratio:R scales the SSM terms of the paper convention by R as the\n"
     "  official calc_flops.py does; learned stands for the model's official keep target; keep:R runs exactly\n"
@@ -24,7 +24,7 @@ static void print_stages(const dyvm_config *c, const dyvm_realized *r, const dyv
     const double *fl = conv == CONV_PAPER ? f->paper : f->full;
     const double total = conv == CONV_PAPER ? f->paper_total : f->full_total;
     const char *cname = conv == CONV_PAPER ? "paper" : "full";
-    if (fmt == CLI_FMT_JSON) {
+    if (cli_format_json(fmt)) {
         cJSON *j = cJSON_CreateObject(), *st = cJSON_CreateArray(), *tok = cJSON_CreateArray();
         cJSON_AddStringToObject(j, "model", c->name);
         cJSON_AddStringToObject(j, "variant", dyvm_variant_name(r->variant));
@@ -48,9 +48,7 @@ static void print_stages(const dyvm_config *c, const dyvm_realized *r, const dyv
             cJSON_AddItemToArray(st, o);
         }
         cJSON_AddItemToObject(j, "stages", st);
-        char *txt = cJSON_Print(j);
-        puts(txt);
-        free(txt);
+        cli_print_json(j, fmt);
         cJSON_Delete(j);
         return;
     }

@@ -436,7 +436,7 @@ bad "bench: --min-time above --max-time" "dyvm: --max-time is below --min-time" 
 bad "bench: --max-time inf" 'dyvm: --max-time: "inf" is not a number in [0, 36000]' -- bench --preset tiny --max-time inf
 bad "bench: --target-cv 2" 'dyvm: --target-cv: "2" is not a number in [0, 1]' -- bench --preset tiny --target-cv 2
 bad "bench: --rounds 0" 'dyvm: --rounds: "0" is not an integer in 1..16' -- bench --preset tiny --rounds 0
-bad "bench: --format xml" 'dyvm: --format: "xml" is not md, csv or json' -- bench --preset tiny --format xml
+bad "bench: --format xml" 'dyvm: --format: "xml" is not md, csv, json or jsonl' -- bench --preset tiny --format xml
 bad "bench: --suite nope" 'dyvm: --suite: "nope" is not all, paper, blocks, keep, batch, breakdown, threads or sol' -- bench --suite nope --out rep
 bad "bench: --suite with --preset" "dyvm: bench: --suite runs the presets; not with --weights or --preset" -- bench --suite paper --preset tiny --out rep
 bad "bench: --suite --backend tpu" 'dyvm: --backend: "tpu" is not cpu or cuda' -- bench --suite paper --backend tpu --out rep
@@ -464,7 +464,7 @@ bad "flops: unknown flag" 'dyvm: flops: unknown option "--frob" (see dyvm flops 
 bad "flops: positional argument" 'dyvm: flops: unexpected argument "extra" (see dyvm flops --help)' -- flops --preset tiny extra
 bad "flops: --convention twice" "dyvm: --convention is given twice" -- flops --preset tiny --convention paper --convention full
 bad "flops: --convention x" 'dyvm: --convention: "x" is not paper or full' -- flops --preset tiny --convention x
-bad "flops: --format xml" 'dyvm: --format: "xml" is not md, csv or json' -- flops --preset tiny --format xml
+bad "flops: --format xml" 'dyvm: --format: "xml" is not md, csv, json or jsonl' -- flops --preset tiny --format xml
 bad "flops: --table other" 'dyvm: --table: "other" is not paper' -- flops --table other
 bad "flops: --variant x" 'dyvm: --variant: "x" is not vim, token, block or dyvm' -- flops --preset tiny --variant x
 bad "flops: --token-ratio keeps no token" "dyvm: flops: token ratio 0.1 keeps no token at pruning stage 1 (M = 16)" -- flops --preset tiny --variant token --token-ratio 0.1
@@ -505,7 +505,7 @@ usage="usage: dyvm compare A B [--format md|csv|json] [--seed S]"
 bad "compare: one report" "dyvm: compare: needs two reports, A and B ($usage)" -- compare "$P"
 bad "compare: three reports" "dyvm: compare: a third report \"$P\": compare takes two, A and B" -- compare "$P" "$P" "$P"
 bad "compare: unknown flag" 'dyvm: compare: unknown option "--frob" (see dyvm compare --help)' -- compare "$P" "$P" --frob
-bad "compare: --format xml" 'dyvm: --format: "xml" is not md, csv or json' -- compare "$P" "$P" --format xml
+bad "compare: --format xml" 'dyvm: --format: "xml" is not md, csv, json or jsonl' -- compare "$P" "$P" --format xml
 bad "compare: a safetensors file" "dyvm: $W: not JSON" -- compare "$W" "$P"
 bad "compare: a missing file" "dyvm: $T/nope.json: no such file or folder" -- compare "$P" "$T/nope.json"
 printf '{"a": 1}\n' >"$T/a.json"
