@@ -30,12 +30,14 @@ ISA_OBJ   := $(patsubst %,$(BUILD)/reference/isa/kernels_%.o,$(ISAS))
 REF_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard reference/*.c)) $(ISA_OBJ)
 BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c))
 BENCH_LIB := $(filter-out $(BUILD)/bench/dyvm.o,$(BENCH_OBJ))
-TEST_LIB  := $(BUILD)/tests/check.o $(BUILD)/tests/compare.o
+TEST_LIB  := $(BUILD)/tests/check.o $(BUILD)/tests/compare.o $(BUILD)/tests/cases.o
 CU_SRC    := $(wildcard kernels/*.cu)
 TESTS     := $(BUILD)/tests/test_safetensors $(BUILD)/tests/test_model $(BUILD)/tests/test_golden \
              $(BUILD)/tests/test_flops $(BUILD)/tests/test_bench $(BUILD)/tests/test_cuda $(BUILD)/tests/test_papi \
-             $(BUILD)/tests/test_inference $(BUILD)/tests/test_blas_core $(BUILD)/tests/test_isa
-TEST_SH   := tests/test_cli.sh tests/test_compare.sh tests/test_blas_core.sh tests/test_bad_inputs.sh
+             $(BUILD)/tests/test_inference $(BUILD)/tests/test_blas_core $(BUILD)/tests/test_isa \
+             $(BUILD)/tests/test_kernels_host $(BUILD)/tests/test_cuda_fake
+TEST_SH   := tests/test_cli.sh tests/test_compare.sh tests/test_blas_core.sh tests/test_bad_inputs.sh \
+             tests/test_gpu_check.sh
 
 .PHONY: all test bench clean deps cuda gpu-build gpu-check FORCE
 .SECONDARY:
@@ -96,6 +98,25 @@ $(BUILD)/kernels/%.o: kernels/%.cu kernels/cuda_common.cuh kernels/cuda_backend.
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -c $< -o $@
 
+# the CUDA kernels' per-thread bodies run on the CPU (no device needed): built by nvcc, or a stand-in saying
+# SKIPPED where there is no nvcc
+ifeq ($(HAVE_NVCC),1)
+$(BUILD)/tests/test_kernels_host.o: tests/test_kernels_host.cu kernels/bodies.cuh kernels/cuda_common.cuh $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -Itests -c $< -o $@
+else
+$(BUILD)/tests/test_kernels_host.o: tests/test_kernels_host_skip.c $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+endif
+
+# test_cuda's checks on a CPU stand-in for the backend (tests/fake_cuda.c): the test tested where no GPU is
+$(BUILD)/tests/test_cuda_fake.o: tests/test_cuda.c $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DDYVM_FAKE_CUDA -c $< -o $@
+$(BUILD)/tests/test_cuda_fake: $(BUILD)/tests/test_cuda_fake.o $(BUILD)/tests/fake_cuda.o $(TEST_LIB) $(REF_OBJ) $(BUILD)/config.mk
+	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -o $@
+
 cuda: $(CUDA_OBJ)
 ifneq ($(HAVE_NVCC),1)
 	@echo "nvcc not found: the CUDA backend is not built" >&2; exit 1
@@ -118,9 +139,11 @@ bench: $(BUILD)/dyvm
 	  $(BUILD)/dyvm bench --suite all --backend cuda --out reports $(if $(filter 1,$(QUICK)),--quick); \
 	else echo "GPU suites skipped: $$($(BUILD)/dyvm info --cuda)"; fi
 
-# For a lent GPU machine: build here (binaries, tests, bundled libraries), carry build/, run gpu-check there.
+# For a lent GPU machine: build here (binaries, tests, bundled libraries, the golden cases tiny and small,
+# which ../shared does not carry), carry what scripts/gpu-check.sh names, run it there.
 gpu-build: $(BUILD)/dyvm $(TESTS)
 	scripts/bundle-libs.sh $(BUILD)/dyvm
+	mkdir -p $(BUILD)/golden && cp -r $(GOLDEN)/tiny $(GOLDEN)/small $(BUILD)/golden/
 gpu-check: gpu-build
 	scripts/gpu-check.sh $(or $(OUT),gpu-check)
 

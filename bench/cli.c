@@ -120,7 +120,7 @@ char *cli_read_text(const char *path, size_t max, size_t *len)
 
 const char *const cli_shared_flags[] = {"--weights", "--preset", "--variant", "--block-policy", "--backend",
                                         "--precision", "--token-policy", "--token-ratio", "--batch", "--seed",
-                                        "--weights-seed", "--threads", "--isa", NULL};
+                                        "--weights-seed", "--threads", "--isa", "--scan", NULL};
 
 static bool in_list(const char *a, const char *const *list)
 {
@@ -175,6 +175,9 @@ double cli_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* --scan: the CUDA scan kernel of every backend this process makes (like --isa for the CPU kernels) */
+static int cuda_scan = 1;
+
 dyvm_backend *cli_backend(const char *name, const char *precision, const dyvm_weights *w)
 {
     char err[CLI_ERR];
@@ -187,7 +190,8 @@ dyvm_backend *cli_backend(const char *name, const char *precision, const dyvm_we
         return be;
     }
     if (strcmp(name, "cuda") != 0) return cli_fail("--backend: \"%s\" is not cpu or cuda", name), NULL;
-    dyvm_backend *be = dyvm_cuda_backend(w, tf32, err, sizeof err);
+    const dyvm_cuda_opts opts = {.tf32 = tf32, .scan = cuda_scan};
+    dyvm_backend *be = dyvm_cuda_backend(w, &opts, err, sizeof err);
     if (!be) cli_fail("%s", err);
     return be;
 }
@@ -207,6 +211,7 @@ int cli_shared_flag(cli_shared *c, const char *a, const char *v)
                      : !strcmp(a, "--backend")      ? &c->backend
                      : !strcmp(a, "--precision")    ? &c->precision
                      : !strcmp(a, "--isa")          ? &c->isa
+                     : !strcmp(a, "--scan")         ? &c->scan
                                                     : NULL;
     if (s) {
         c->have_block_policy |= s == &c->block_policy;
@@ -254,6 +259,11 @@ int cli_shared_finish(cli_shared *c, const char *cmd)
     if (c->isa) { /* before any forward: the CPU kernels of the ISA named (cpu_isa.h) */
         if (strcmp(c->backend, "cpu")) return cli_fail("--isa chooses the CPU kernels; it does not apply to --backend %s", c->backend);
         if (dyvm_isa_select(c->isa, err, sizeof err)) return cli_fail("%s", err);
+    }
+    if (c->scan) { /* the CUDA scan kernel version (kernels/scan.cu) */
+        if (strcmp(c->scan, "v1") && strcmp(c->scan, "v2")) return cli_fail("--scan: \"%s\" is not v1 or v2", c->scan);
+        if (strcmp(c->backend, "cuda")) return cli_fail("--scan chooses the CUDA scan kernel; it does not apply to --backend %s", c->backend);
+        cuda_scan = c->scan[1] - '0';
     }
     cli_threads(c->threads);
     return 0;

@@ -40,7 +40,7 @@ extern const char *const cli_shared_flags[];
 const char *cli_value(int argc, char **argv, int *i, const char *cmd, const char *const *own, const char *const *more);
 /* The flags `run` and `bench` share: the model, the variant and its policies, the inputs, the backend. */
 typedef struct {
-    const char *weights, *preset, *variant, *block_policy, *backend, *precision, *isa;
+    const char *weights, *preset, *variant, *block_policy, *backend, *precision, *isa, *scan;
     uint64_t weights_seed, seed;
     int64_t batch, threads;
     bool have_batch, have_seed;
@@ -58,8 +58,8 @@ int cli_shared_finish(cli_shared *c, const char *cmd);
 float *cli_random_images(const dyvm_config *c, int64_t B, uint64_t seed);
 /* Loads --weights or generates --preset weights (the seed is printed by the caller). */
 int cli_model(const char *weights_path, const char *preset, uint64_t weights_seed, dyvm_weights *w);
-/* The backend named by --backend (cpu or cuda; precision fp32 or tf32 for cuda's GEMMs); NULL after one
- * line on stderr ("no CUDA device: ..." where there is none). */
+/* The backend named by --backend (cpu or cuda; precision fp32 or tf32 for cuda's GEMMs; the scan kernel
+ * --scan chose, v1 unless told); NULL after one line on stderr ("no CUDA device: ..." where there is none). */
 struct dyvm_backend *cli_backend(const char *name, const char *precision, const dyvm_weights *w);
 /* 0 when forwards of batch B fit in the memory available (memplan.h); else one line on stderr giving the
  * bytes needed, and -1. */

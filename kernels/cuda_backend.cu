@@ -2,8 +2,12 @@
  * folder and cuBLAS, on one stream. The weights are copied to the device once, as one arena; the host
  * weight struct is copied with every pointer moved into it, so the graph passes device pointers through
  * unchanged. Token pruning and block selection run on the device too (predictor.cu, select.cu); the
- * block decisions are read back once per layer by the graph (the branch GEMM sizes depend on them).
- * Build: make cuda (nvcc, sm_80 and sm_90). Test: build/tests/test_cuda, SKIPPED without a GPU. */
+ * block decisions are read back once per layer by the graph (the branch GEMM sizes depend on them). The
+ * host never waits per image: the graph uploads each branch's image list (once per forward for fixed
+ * policies, once per layer for learned ones, without a wait), and the images a branch skips are zeroed by
+ * one kernel (scan v1) or by the one memset of the fused scan (v2). Every wait of the host is counted in
+ * host_syncs. Build: make cuda (nvcc, sm_80 and sm_90). Test: build/tests/test_kernels_host (the kernel
+ * bodies on the CPU), build/tests/test_cuda (SKIPPED without a GPU). */
 #include <cublas_v2.h>
 #include <string.h>
 
@@ -20,28 +24,53 @@
     } while (0)
 
 struct cuda_ctx {
+    dyvm_backend *be;
     cudaStream_t stream;
     cublasHandle_t blas;
     dyvm_weights dw;  /* host struct, device pointers */
     float *arena;     /* device copy of the host arena */
     float *scratch;   /* device scratch, grown on demand */
     size_t scratch_floats;
-    int32_t *images;  /* device copy of a branch's image list */
-    int32_t *images_host; /* what it holds, so an unchanged list is not sent (and waited for) again */
-    int64_t images_cap, images_n;
+    int scan;         /* 1 or 2 */
+    scan2_params v2;  /* the forward branch's half of the fused scan, completed by the backward branch */
     cudaEvent_t t0, t1;
     char device[512];
 };
 
 static cuda_ctx *ctx(dyvm_backend *be) { return (cuda_ctx *)be->ctx; }
 
+/* a wait of the host for the stream, counted */
+static void wait_stream(cuda_ctx *c)
+{
+    CUDA_OK(cudaStreamSynchronize(c->stream));
+    c->be->host_syncs++;
+}
+
+/* device memory the forward cannot go on without: when there is none, one line naming what and how much, and
+ * exit 2 (the failed cudaMalloc's error is cleared first, so that it is not reported later at a launch) */
+static void *dev_alloc_or_exit(size_t bytes, const char *what)
+{
+    void *p = NULL;
+    const cudaError_t e = cudaMalloc(&p, bytes ? bytes : 1);
+    if (e == cudaSuccess) return p;
+    cudaGetLastError();
+    size_t free_b = 0, total_b = 0;
+    cudaMemGetInfo(&free_b, &total_b);
+    fprintf(stderr, "dyvm: out of GPU memory allocating %s: %zu bytes (%.1f MiB) requested, %.1f MiB free of %.1f MiB (%s)\n",
+            what, bytes, (double)bytes / (1 << 20), (double)free_b / (1 << 20), (double)total_b / (1 << 20),
+            cudaGetErrorString(e));
+    exit(2);
+}
+
 static float *scratch(cuda_ctx *c, size_t floats)
 {
     if (floats > c->scratch_floats) {
-        CUDA_OK(cudaStreamSynchronize(c->stream));
+        wait_stream(c); /* kernels may still read the old scratch */
         CUDA_OK(cudaFree(c->scratch));
-        c->scratch_floats = floats + floats / 4;
-        CUDA_OK(cudaMalloc(&c->scratch, c->scratch_floats * sizeof(float)));
+        c->scratch = NULL, c->scratch_floats = 0;
+        const size_t grown = floats + floats / 4;
+        c->scratch = (float *)dev_alloc_or_exit(grown * sizeof(float), "the backend's scratch");
+        c->scratch_floats = grown;
     }
     return c->scratch;
 }
@@ -57,11 +86,14 @@ static void gemm_xwt(cuda_ctx *c, const float *x, int64_t ldx, const float *W, i
                         (int)ldx, &zero, y, (int)ldy));
 }
 
+/* NULL when out of memory (the caller names the buffer), the failed cudaMalloc's error cleared */
 static void *cu_alloc(dyvm_backend *be, size_t bytes)
 {
     (void)be;
     void *p = NULL;
-    return cudaMalloc(&p, bytes ? bytes : 1) == cudaSuccess ? p : NULL;
+    if (cudaMalloc(&p, bytes ? bytes : 1) == cudaSuccess) return p;
+    cudaGetLastError();
+    return NULL;
 }
 static void cu_release(dyvm_backend *be, void *p)
 {
@@ -71,14 +103,19 @@ static void cu_release(dyvm_backend *be, void *p)
 static void cu_upload(dyvm_backend *be, void *dst, const void *src, size_t bytes)
 {
     if (bytes) CUDA_OK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx(be)->stream));
-    CUDA_OK(cudaStreamSynchronize(ctx(be)->stream)); /* src is pageable host memory the caller may reuse */
+    wait_stream(ctx(be)); /* src is pageable host memory the caller may reuse at once */
+}
+/* the caller keeps src unchanged until its next download or sync (backend.h), so no wait */
+static void cu_upload_async(dyvm_backend *be, void *dst, const void *src, size_t bytes)
+{
+    if (bytes) CUDA_OK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx(be)->stream));
 }
 static void cu_download(dyvm_backend *be, void *dst, const void *src, size_t bytes)
 {
     if (bytes) CUDA_OK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx(be)->stream));
-    CUDA_OK(cudaStreamSynchronize(ctx(be)->stream));
+    wait_stream(ctx(be));
 }
-static void cu_sync(dyvm_backend *be) { CUDA_OK(cudaStreamSynchronize(ctx(be)->stream)); }
+static void cu_sync(dyvm_backend *be) { wait_stream(ctx(be)); }
 
 static void cu_timer_start(dyvm_backend *be) { CUDA_OK(cudaEventRecord(ctx(be)->t0, ctx(be)->stream)); }
 static double cu_timer_stop_ms(dyvm_backend *be)
@@ -86,6 +123,7 @@ static double cu_timer_stop_ms(dyvm_backend *be)
     float ms = 0;
     CUDA_OK(cudaEventRecord(ctx(be)->t1, ctx(be)->stream));
     CUDA_OK(cudaEventSynchronize(ctx(be)->t1));
+    be->host_syncs++;
     CUDA_OK(cudaEventElapsedTime(&ms, ctx(be)->t0, ctx(be)->t1));
     return ms;
 }
@@ -115,33 +153,15 @@ static void cu_linear(dyvm_backend *be, dyvm_stage stage, const float *x, const 
     gemm_xwt(ctx(be), x, n_in, W, n_in, y, n_out, rows, n_in, n_out);
 }
 
-static void cu_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a)
+/* conv, x_proj and dt_proj of one branch on its compacted images, into xc (n, L, E), dpre (n, L, E) and
+ * dbl (n, L, ld) */
+static void branch_inputs(dyvm_backend *be, const dyvm_branch_args *a, float *xc, float *dpre, float *dbl)
 {
     cuda_ctx *c = ctx(be);
     const dyvm_config *cf = &c->dw.cfg;
-    const int64_t E = cf->E, N = cf->N, R = cf->R, L = a->L, n = a->n_images, ld = R + 2 * N;
-    /* images that skip the branch contribute zeros */
-    for (int64_t b = 0, j = 0; b < a->B; b++) {
-        if (j < n && a->images[j] == b) { j++; continue; }
-        CUDA_OK(cudaMemsetAsync(a->y + b * L * E, 0, sizeof(float) * (size_t)(L * E), c->stream));
-    }
-    if (n == 0) return;
-    if (n > c->images_cap) {
-        CUDA_OK(cudaStreamSynchronize(c->stream));
-        CUDA_OK(cudaFree(c->images));
-        CUDA_OK(cudaMalloc(&c->images, sizeof(int32_t) * (size_t)a->B));
-        c->images_host = (int32_t *)realloc(c->images_host, sizeof(int32_t) * (size_t)a->B);
-        c->images_cap = a->B, c->images_n = 0;
-    }
-    if (n != c->images_n || memcmp(c->images_host, a->images, sizeof(int32_t) * (size_t)n) != 0) {
-        CUDA_OK(cudaStreamSynchronize(c->stream)); /* kernels still reading the old list */
-        CUDA_OK(cudaMemcpy(c->images, a->images, sizeof(int32_t) * (size_t)n, cudaMemcpyHostToDevice));
-        memcpy(c->images_host, a->images, sizeof(int32_t) * (size_t)n);
-        c->images_n = n;
-    }
-    float *xc = scratch(c, (size_t)(n * L * (2 * E + ld))), *dpre = xc + n * L * E, *dbl = dpre + n * L * E;
+    const int64_t E = cf->E, R = cf->R, L = a->L, n = a->n_images, ld = R + 2 * cf->N;
     double t = dyvm_stage_begin(be, STAGE_CONV);
-    launch_conv_silu({a->xz, a->w->conv_wt, a->w->conv_b, c->images, xc, n, L, E, cf->K, a->dir}, c->stream);
+    launch_conv_silu({a->xz, a->w->conv_wt, a->w->conv_b, a->images_dev, xc, n, L, E, cf->K, a->dir}, c->stream);
     dyvm_stage_end(be, STAGE_CONV, t);
     t = dyvm_stage_begin(be, STAGE_X_PROJ);
     gemm_xwt(c, xc, E, a->w->x_proj, E, dbl, ld, n * L, E, ld);
@@ -149,8 +169,38 @@ static void cu_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a)
     t = dyvm_stage_begin(be, STAGE_DT_PROJ);
     gemm_xwt(c, dbl, ld, a->w->dt_w, R, dpre, E, n * L, R, E);
     dyvm_stage_end(be, STAGE_DT_PROJ, t);
-    t = dyvm_stage_begin(be, STAGE_SCAN);
-    launch_scan({xc, dpre, dbl, a->xz, a->y, a->w->A, a->w->Dskip, a->w->dt_b, c->images, n, L, E, N, R, a->dir},
+}
+
+static void cu_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a)
+{
+    cuda_ctx *c = ctx(be);
+    const dyvm_config *cf = &c->dw.cfg;
+    const int64_t E = cf->E, N = cf->N, R = cf->R, L = a->L, n = a->n_images, ld = R + 2 * N;
+    const int64_t per_dir = a->B * L * (2 * E + ld); /* the most one direction's inputs take */
+    if (c->scan == 2) { /* both directions' inputs side by side; the fused scan at the backward branch */
+        float *base = scratch(c, (size_t)(2 * per_dir)) + (a->dir ? per_dir : 0);
+        float *xc = base, *dpre = xc + a->B * L * E, *dbl = dpre + a->B * L * E;
+        if (n) branch_inputs(be, a, xc, dpre, dbl);
+        scan2_params *p = &c->v2;
+        p->u[a->dir] = xc, p->dpre[a->dir] = dpre, p->dbl[a->dir] = dbl, p->images[a->dir] = a->images_dev;
+        p->A[a->dir] = a->w->A, p->Dskip[a->dir] = a->w->Dskip, p->dt_bias[a->dir] = a->w->dt_b;
+        p->n_img[a->dir] = n;
+        if (a->dir == DIR_FWD) {
+            p->y = a->y; /* receives both directions */
+            return;
+        }
+        p->xz = a->xz, p->B = a->B, p->L = L, p->E = E, p->N = N, p->R = R;
+        const double t = dyvm_stage_begin(be, STAGE_SCAN);
+        launch_scan_v2(*p, c->stream);
+        dyvm_stage_end(be, STAGE_SCAN, t);
+        return;
+    }
+    launch_zero_skipped({a->y, a->images_dev, n, a->B, L, E}, c->stream); /* the images that skip contribute 0 */
+    if (n == 0) return;
+    float *xc = scratch(c, (size_t)(n * L * (2 * E + ld))), *dpre = xc + n * L * E, *dbl = dpre + n * L * E;
+    branch_inputs(be, a, xc, dpre, dbl);
+    const double t = dyvm_stage_begin(be, STAGE_SCAN);
+    launch_scan({xc, dpre, dbl, a->xz, a->y, a->w->A, a->w->Dskip, a->w->dt_b, a->images_dev, n, L, E, N, R, a->dir},
                 c->stream);
     dyvm_stage_end(be, STAGE_SCAN, t);
 }
@@ -160,7 +210,7 @@ static void cu_combine_out_proj(dyvm_backend *be, const dyvm_layer_weights *lw, 
 {
     cuda_ctx *c = ctx(be);
     const int64_t E = c->dw.cfg.E, D = c->dw.cfg.D;
-    launch_combine({y_f, y_b, rows * E}, c->stream);
+    if (c->scan != 2) launch_combine({y_f, y_b, rows * E}, c->stream); /* v2 wrote the mean already */
     gemm_xwt(c, y_f, E, lw->out_proj, E, h, D, rows, E, D);
 }
 
@@ -219,13 +269,39 @@ static void cu_destroy(dyvm_backend *be)
     cuda_ctx *c = ctx(be);
     cudaStreamSynchronize(c->stream);
     cublasDestroy(c->blas);
-    cudaFree(c->arena), cudaFree(c->scratch), cudaFree(c->images);
-    free(c->images_host);
+    cudaFree(c->arena), cudaFree(c->scratch);
     cudaEventDestroy(c->t0), cudaEventDestroy(c->t1);
     cudaStreamDestroy(c->stream);
     free(c->dw.layers), free(c->dw.predictors);
     delete c;
     free(be);
+}
+
+static void *held[64];
+static int n_held;
+
+extern "C" int dyvm_cuda_hold_memory(size_t leave)
+{
+    size_t free_b = 0, total_b = 0;
+    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) return cudaGetLastError(), -1;
+    size_t ask = free_b > leave ? free_b - leave : 0;
+    while (ask >= ((size_t)1 << 20) && n_held < 64) { /* the largest blocks that succeed, down to 1 MiB */
+        if (cudaMalloc(&held[n_held], ask) == cudaSuccess) {
+            n_held++;
+            if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess || free_b <= leave) break;
+            ask = free_b - leave;
+        } else {
+            cudaGetLastError();
+            ask /= 2;
+        }
+    }
+    return 0;
+}
+
+extern "C" void dyvm_cuda_release_held(void)
+{
+    for (int i = 0; i < n_held; i++) cudaFree(held[i]);
+    n_held = 0;
 }
 
 extern "C" int dyvm_cuda_available(char *why, size_t len)
@@ -260,8 +336,14 @@ static void remap_all(dyvm_weights *d, const dyvm_weights *h, float *dev)
 #undef MOVE
 }
 
-extern "C" dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, int tf32, char *err, size_t errlen)
+extern "C" dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, const dyvm_cuda_opts *opts, char *err,
+                                          size_t errlen)
 {
+    const int tf32 = opts && opts->tf32, scan = opts && opts->scan ? opts->scan : 1;
+    if (scan != 1 && scan != 2) return snprintf(err, errlen, "scan version %d: there are v1 and v2", scan), nullptr;
+    if (scan == 2 && !scan_v2_supports(host->cfg.N))
+        return snprintf(err, errlen, "scan v2 has kernels for d_state 8, 16, 32 and 64, not %lld (use --scan v1)",
+                        (long long)host->cfg.N), nullptr;
     if (!dyvm_cuda_available(err, errlen)) return NULL;
     dyvm_backend *be = (dyvm_backend *)calloc(1, sizeof *be);
     cuda_ctx *c = new cuda_ctx();
@@ -275,7 +357,10 @@ extern "C" dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, int tf32, c
     CUDA_OK(cudaEventCreate(&c->t0));
     CUDA_OK(cudaEventCreate(&c->t1));
     if (cudaMalloc(&c->arena, host->arena_floats * sizeof(float)) != cudaSuccess) {
-        snprintf(err, errlen, "out of GPU memory for %zu weights", host->arena_floats);
+        cudaGetLastError();
+        snprintf(err, errlen, "out of GPU memory allocating the weights: %zu bytes (%.1f MiB)",
+                 host->arena_floats * sizeof(float), (double)(host->arena_floats * sizeof(float)) / (1 << 20));
+        cudaEventDestroy(c->t0), cudaEventDestroy(c->t1);
         cudaStreamDestroy(c->stream);
         free(c->dw.layers), free(c->dw.predictors), free(be);
         delete c;
@@ -296,14 +381,17 @@ extern "C" dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, int tf32, c
     cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, dev);
     cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, dev);
     snprintf(c->device, sizeof c->device, "%.96s, SM %d.%d, %d SMs, %.0f GiB, driver API %d.%d, runtime %d.%d, "
-             "SM clock %d MHz, memory clock %d MHz%s", prop.name, prop.major, prop.minor, prop.multiProcessorCount,
+             "SM clock %d MHz, memory clock %d MHz%s, scan v%d", prop.name, prop.major, prop.minor, prop.multiProcessorCount,
              (double)prop.totalGlobalMem / (1 << 30), drv / 1000, drv % 1000 / 10, rt / 1000, rt % 1000 / 10,
-             clock_khz / 1000, mem_khz / 1000, tf32 ? ", TF32 GEMMs" : ", strict FP32 GEMMs");
+             clock_khz / 1000, mem_khz / 1000, tf32 ? ", TF32 GEMMs" : ", strict FP32 GEMMs", scan);
     *be = dyvm_backend{};
     be->name = "cuda";
     be->ctx = c;
     be->w = &c->dw;
-    be->alloc = cu_alloc, be->release = cu_release, be->upload = cu_upload, be->download = cu_download;
+    be->alloc = cu_alloc, be->release = cu_release, be->upload = cu_upload, be->upload_async = cu_upload_async;
+    be->download = cu_download;
+    c->be = be, c->scan = scan;
+    be->fuses_directions = scan == 2;
     be->embed = cu_embed, be->add_norm = cu_add_norm, be->linear = cu_linear, be->ssm_branch = cu_ssm_branch;
     be->combine_out_proj = cu_combine_out_proj, be->head = cu_head, be->destroy = cu_destroy;
     be->block_logits = cu_block_logits, be->predictor_scores = cu_predictor_scores, be->top_k = cu_top_k;

@@ -13,9 +13,19 @@ extern "C" {
 
 /* Whether this build has the CUDA backend and a device is present; when not, why (one line). */
 int dyvm_cuda_available(char *why, size_t len);
-/* Copies the host weights to the device. tf32: cuBLAS may use TF32 tensor cores (otherwise strict
- * float32). NULL with err ("no CUDA device: ...") when it cannot. */
-dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, int tf32, char *err, size_t errlen);
+typedef struct {
+    int tf32; /* cuBLAS may use TF32 tensor cores (otherwise strict float32) */
+    int scan; /* the scan kernel version: 1 (default) or 2 (kernels/scan.cu) */
+} dyvm_cuda_opts;
+/* Copies the host weights to the device. NULL with one line in err when it cannot ("no CUDA device: ...",
+ * out of GPU memory for the weights, a scan version this model has no kernel for). Later failures to
+ * allocate device memory print one line naming what and how much, and exit 2. */
+dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, const dyvm_cuda_opts *opts, char *err, size_t errlen);
+
+/* For tests of the out-of-memory paths: holds device memory until at most `leave` bytes are free, so that the
+ * next allocations fail; dyvm_cuda_release_held frees it. 0, or -1 when there is no device. */
+int dyvm_cuda_hold_memory(size_t leave);
+void dyvm_cuda_release_held(void);
 
 /* The device's measured peak rates ("speed of light"), for the harness's floor times (kernels/peaks.cu). */
 typedef struct {

@@ -102,6 +102,30 @@ struct scan_params {
 };
 void launch_scan(const scan_params &p, cudaStream_t s);
 
+struct zero_skipped_params {
+    float *y;              /* (B, L, E): zeroed for the images not listed */
+    const int32_t *images; /* (n_img): the listed ones, ascending */
+    int64_t n_img, B, L, E;
+};
+void launch_zero_skipped(const zero_skipped_params &p, cudaStream_t s);
+
+/* scan v2: both directions at once, each with its own compacted inputs; y of the whole batch is zeroed by the
+ * launcher and receives (y_f + y_b) / 2, zero for an image that runs neither direction */
+struct scan2_params {
+    const float *u[2];        /* per direction (n_img[d], L, E): conv output */
+    const float *dpre[2];     /* (n_img[d], L, E): dt_proj output before bias */
+    const float *dbl[2];      /* (n_img[d], L, R + 2N): [dt_in | B | C] */
+    const float *xz;          /* (B, L, 2E): z = [..., E:] */
+    float *y;                 /* (B, L, E) */
+    const float *A[2];        /* per direction (E, N): -exp(A_log) */
+    const float *Dskip[2];    /* (E) */
+    const float *dt_bias[2];  /* (E) */
+    const int32_t *images[2]; /* (n_img[d]) */
+    int64_t n_img[2], B, L, E, N, R;
+};
+void launch_scan_v2(const scan2_params &p, cudaStream_t s);
+bool scan_v2_supports(int64_t N); /* whether launch_scan_v2 has an instantiation for this d_state */
+
 struct combine_params {
     float *y_f;       /* (n): becomes (y_f + y_b) / 2 */
     const float *y_b; /* (n) */

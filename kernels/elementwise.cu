@@ -1,18 +1,17 @@
 /* Elementwise ops around the matrix products: the combine (y_fwd + y_bwd) / 2 before out_proj, and the
  * bias of the head. Build: make cuda. Test: build/tests/test_cuda (combine_out_proj and head vs the CPU). */
-#include "cuda_common.cuh"
+#include "bodies.cuh"
 
-/* out = (out + out_b.flip(-1)) / 2   (the backward output is already in forward order) */
 __global__ void combine_kernel(combine_params p)
 {
     const int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-    if (i < p.n) p.y_f[i] = (p.y_f[i] + p.y_b[i]) / 2.0f;
+    if (i < p.n) combine_at(p, i);
 }
 
 __global__ void add_bias_kernel(bias_params p)
 {
     const int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-    if (i < p.rows * p.n) p.y[i] += p.bias[i % p.n];
+    if (i < p.rows * p.n) add_bias_at(p, i);
 }
 
 void launch_combine(const combine_params &p, cudaStream_t s)

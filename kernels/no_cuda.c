@@ -9,9 +9,9 @@ int dyvm_cuda_available(char *why, size_t len)
     return 0;
 }
 
-dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, int tf32, char *err, size_t errlen)
+dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, const dyvm_cuda_opts *opts, char *err, size_t errlen)
 {
-    (void)host, (void)tf32;
+    (void)host, (void)opts;
     dyvm_cuda_available(err, errlen);
     return NULL;
 }
@@ -23,3 +23,11 @@ int dyvm_cuda_measure_peaks(dyvm_cuda_gemm_rate *gemms, int n_gemms, dyvm_cuda_r
     dyvm_cuda_available(err, errlen);
     return -1;
 }
+
+int dyvm_cuda_hold_memory(size_t leave)
+{
+    (void)leave;
+    return -1;
+}
+
+void dyvm_cuda_release_held(void) {}

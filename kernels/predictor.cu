@@ -2,7 +2,7 @@
  * h + r over the non-class tokens, bias + exact GELU, the global mean (divided by n + 1 as the official
  * code does), and log_softmax's first output as the score.
  * Build: make cuda. Test: build/tests/test_cuda (cuda predictor_scores vs cpu_predictor_scores). */
-#include "cuda_common.cuh"
+#include "bodies.cuh"
 
 #define LN_THREADS 256
 
@@ -24,34 +24,22 @@ __global__ void token_layernorm_kernel(token_norm_params p)
         p.out[row * p.D + d] = (p.h[src + d] + p.r[src + d] - mean) * rstd * p.w[d] + p.b[d];
 }
 
-/* y = GELU(y + bias), the exact erf form */
 __global__ void bias_gelu_kernel(bias_gelu_params p)
 {
     const int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-    if (i >= p.rows * p.n) return;
-    const float x = p.y[i] + p.bias[i % p.n];
-    p.y[i] = 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    if (i < p.rows * p.n) bias_gelu_at(p, i);
 }
 
-/* global_x = (x[:, :, C//2:] * policy).sum(dim=1) / (policy.sum(dim=1) + 1), broadcast to every token */
 __global__ void global_mean_kernel(global_mean_params p)
 {
-    const int64_t H = p.D / 2, i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-    if (i >= p.B * H) return;
-    const int64_t b = i / H, d = H + i % H;
-    float s = 0.0f;
-    for (int64_t t = 0; t < p.n; t++) s += p.a[(b * p.n + t) * p.D + d];
-    s /= (float)(p.n + 1);
-    for (int64_t t = 0; t < p.n; t++) p.a[(b * p.n + t) * p.D + d] = s;
+    const int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+    if (i < p.B * (p.D / 2)) global_mean_at(p, i);
 }
 
-/* score = log_softmax(x)[..., 0] */
 __global__ void log_softmax0_kernel(score_params p)
 {
     const int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-    if (i >= p.rows) return;
-    const float x0 = p.x[2 * i], x1 = p.x[2 * i + 1], m = fmaxf(x0, x1);
-    p.scores[i] = (x0 - m) - logf(expf(x0 - m) + expf(x1 - m));
+    if (i < p.rows) log_softmax0_at(p, i);
 }
 
 void launch_token_layernorm(const token_norm_params &p, cudaStream_t s)

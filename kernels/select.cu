@@ -3,16 +3,7 @@
  * gather of the kept tokens of h and r with the class token re-inserted at n_keep / 2, and the block head
  * on the class token's in_proj output. Keep counts are known in advance: no host round trip.
  * Build: make cuda. Test: build/tests/test_cuda (top_k, gather, block_logits vs the CPU ops). */
-#include "cuda_common.cuh"
-
-/* whether score j ranks before score i: higher first, NaN last, ties to the lower index */
-__device__ bool ranks_before(float sj, int64_t j, float si, int64_t i)
-{
-    const bool nj = isnan(sj), ni = isnan(si);
-    if (nj != ni) return !nj;
-    if (!nj && sj != si) return sj > si;
-    return j < i;
-}
+#include "bodies.cuh"
 
 /* keep_policy = torch.sort(torch.topk(score, k=num_keep_node).indices).values; one block per image */
 __global__ void top_k_kernel(top_k_params p)
@@ -37,21 +28,10 @@ __global__ void top_k_kernel(top_k_params p)
     }
 }
 
-/* hidden_states = cat([other_t[:, :cls], cls_t, other_t[:, cls:]]) after batch_index_select; residual alike */
 __global__ void gather_kernel(gather_params p)
 {
-    const int64_t L2 = p.n_keep + 1, cls2 = p.n_keep / 2, total = p.B * L2 * p.D;
     const int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-    if (i >= total) return;
-    const int64_t d = i % p.D, t = (i / p.D) % L2, b = i / (p.D * L2);
-    int64_t src = p.cls;
-    if (t != cls2) {
-        const int64_t j = t < cls2 ? t : t - 1, o = p.keep[b * p.n_keep + j];
-        src = o < p.cls ? o : o + 1;
-        if (d == 0) p.pos_out[b * p.n_keep + j] = p.pos[b * (p.L - 1) + o];
-    }
-    p.h_out[i] = p.h[(b * p.L + src) * p.D + d];
-    p.r_out[i] = p.r[(b * p.L + src) * p.D + d];
+    if (i < p.B * (p.n_keep + 1) * p.D) gather_at(p, i);
 }
 
 /* block_logits = block_head(xz[:, cls]): one warp per (image, output) */

@@ -21,6 +21,7 @@ typedef struct {
     const float *xz;           /* (B, L, 2E): x = [..., :E], z = [..., E:] */
     float *y;                  /* (B, L, E): written for the listed images, zero for the others */
     const int32_t *images;     /* host (n_images): batch indices that run this branch, ascending */
+    const int32_t *images_dev; /* backend copy of images, uploaded by the graph (no per-branch copy or wait) */
     int64_t n_images, B, L;
 } dyvm_branch_args;
 
@@ -34,8 +35,17 @@ struct dyvm_backend {
 
     void *(*alloc)(dyvm_backend *be, size_t bytes); /* NULL when out of memory */
     void (*release)(dyvm_backend *be, void *p);
-    void (*upload)(dyvm_backend *be, void *dst, const void *src, size_t bytes);
+    void (*upload)(dyvm_backend *be, void *dst, const void *src, size_t bytes); /* src reusable on return */
+    /* queued behind the ops before it, without waiting: src must stay unchanged until the next download or
+       sync (the graph's per-forward image lists and kept indices) */
+    void (*upload_async)(dyvm_backend *be, void *dst, const void *src, size_t bytes);
     void (*download)(dyvm_backend *be, void *dst, const void *src, size_t bytes);
+    /* the times the host waited for the device (stream or event syncs, blocking copies), counted by the
+       backend; 0 for the CPU, whose ops are synchronous */
+    uint64_t host_syncs;
+    /* set by a backend whose backward ssm_branch also does the combine: it writes (y_fwd + y_bwd) / 2 into the
+       forward branch's y, needs no y of its own (the graph allocates none), and combine_out_proj ignores y_b */
+    bool fuses_directions;
 
     /* h (B, L, D) = [patches[:c], cls, patches[c:]] + pos_embed, from images (B, C, H, W) */
     void (*embed)(dyvm_backend *be, const float *images, int64_t B, float *h);

@@ -32,7 +32,7 @@ dyvm_backend *dyvm_cpu_backend(const dyvm_weights *w)
     c->w = w;
     *be = (dyvm_backend){
         .name = "cpu", .ctx = c, .w = w,
-        .alloc = cpu_alloc, .release = cpu_release, .upload = cpu_copy, .download = cpu_copy,
+        .alloc = cpu_alloc, .release = cpu_release, .upload = cpu_copy, .upload_async = cpu_copy, .download = cpu_copy,
         .embed = cpu_embed, .add_norm = cpu_add_norm, .linear = cpu_linear, .block_logits = cpu_block_logits,
         .ssm_branch = cpu_ssm_branch, .combine_out_proj = cpu_combine_out_proj,
         .predictor_scores = cpu_predictor_scores, .top_k = cpu_top_k, .gather = cpu_gather, .head = cpu_head,

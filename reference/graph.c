@@ -20,6 +20,10 @@ struct dyvm_graph {
     int32_t *iota;              /* (B, M): m in every row, the patch indices before any pruning; set once */
     float *images;              /* (B, C, H, W) */
     float *features, *logits, *blog; /* (B, D), (B, classes), (B, 2) */
+    int32_t *lists;             /* backend (depth, 2, B): the images each branch runs, per forward or per layer */
+    int32_t *lists_host;        /* host (depth, 2, B): what was sent; unchanged until the forward's end */
+    int64_t *list_n;            /* host (depth, 2): how many of each list are used */
+    int32_t *keep_host;         /* host (n_prune, B, M): the "even" token policy's kept indices, per stage */
 };
 
 static const char *variant_names[] = {"vim", "token", "block", "dyvm"};
@@ -132,9 +136,10 @@ void dyvm_graph_free(dyvm_graph *g)
 {
     if (!g) return;
     void *bufs[] = {g->h, g->r, g->u, g->h2, g->r2, g->xz, g->y[0], g->y[1], g->scores, g->keep, g->pos, g->pos2, g->iota,
-                    g->images, g->features, g->logits, g->blog};
+                    g->images, g->features, g->logits, g->blog, g->lists};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i]) g->be->release(g->be, bufs[i]);
+    free(g->lists_host), free(g->list_n), free(g->keep_host);
     free(g);
 }
 
@@ -142,29 +147,43 @@ dyvm_graph *dyvm_graph_new(dyvm_backend *be, int64_t max_B, char *err, size_t er
 {
     const dyvm_config *c = &be->w->cfg;
     dyvm_graph *g = calloc(1, sizeof *g);
-    if (!g) goto oom;
+    if (!g) {
+        snprintf(err, errlen, "out of memory for a batch of %lld on the %s backend", (long long)max_B, be->name);
+        return NULL;
+    }
     g->be = be, g->max_B = max_B;
-    const size_t B = (size_t)max_B;
+    const size_t B = (size_t)max_B, M = (size_t)c->M, depth = (size_t)c->depth;
     /* the buffers in the order of the memory plan's table (memplan.h), which gives their sizes */
     void **slot[DYVM_GRAPH_BUFFERS] = {
         (void **)&g->h,    (void **)&g->r,    (void **)&g->u,    (void **)&g->h2,     (void **)&g->r2,
         (void **)&g->xz,   (void **)&g->y[0], (void **)&g->y[1], (void **)&g->scores, (void **)&g->keep,
         (void **)&g->pos,  (void **)&g->pos2, (void **)&g->iota, (void **)&g->images, (void **)&g->features,
-        (void **)&g->logits, (void **)&g->blog};
+        (void **)&g->logits, (void **)&g->blog, (void **)&g->lists};
     double bytes[DYVM_GRAPH_BUFFERS];
     dyvm_graph_buffer_bytes(c, max_B, bytes);
+    if (be->fuses_directions) bytes[DYVM_GRAPH_Y_BWD] = 0; /* the backward branch writes into y_fwd */
+    char size[32];
     for (int i = 0; i < DYVM_GRAPH_BUFFERS; i++)
-        if (!(*slot[i] = be->alloc(be, (size_t)bytes[i]))) goto oom;
-    int32_t *iota = malloc(B * (size_t)c->M * sizeof *iota);
-    if (!iota) goto oom;
-    for (size_t i = 0; i < B * (size_t)c->M; i++) iota[i] = (int32_t)(i % (size_t)c->M);
-    be->upload(be, g->iota, iota, B * (size_t)c->M * sizeof *iota);
+        if (!(*slot[i] = be->alloc(be, (size_t)bytes[i]))) {
+            snprintf(err, errlen, "out of %s memory allocating %s (%s) for a batch of %lld", be->name,
+                     dyvm_graph_buffer_names[i], dyvm_bytes_str(bytes[i], size, sizeof size), (long long)max_B);
+            dyvm_graph_free(g);
+            return NULL;
+        }
+    g->lists_host = malloc(depth * 2 * B * sizeof *g->lists_host);
+    g->list_n = malloc(depth * 2 * sizeof *g->list_n);
+    g->keep_host = malloc((size_t)(c->n_prune ? c->n_prune : 1) * B * M * sizeof *g->keep_host);
+    int32_t *iota = malloc(B * M * sizeof *iota);
+    if (!g->lists_host || !g->list_n || !g->keep_host || !iota) {
+        free(iota);
+        dyvm_graph_free(g);
+        snprintf(err, errlen, "out of host memory for the image lists of a batch of %lld", (long long)max_B);
+        return NULL;
+    }
+    for (size_t i = 0; i < B * M; i++) iota[i] = (int32_t)(i % M);
+    be->upload(be, g->iota, iota, B * M * sizeof *iota);
     free(iota);
     return g;
-oom:
-    dyvm_graph_free(g);
-    snprintf(err, errlen, "out of memory for a batch of %lld on the %s backend", (long long)max_B, be->name);
-    return NULL;
 }
 
 int dyvm_result_check_finite(const dyvm_result *r, char *err, size_t errlen)
@@ -243,26 +262,41 @@ static int check_opts(const dyvm_backend *be, const dyvm_run_opts *o, int64_t B,
     return 0;
 }
 
-/* Which branches image b runs at this layer: learned decisions come from the block head, in float32 as
- * the official code does: sigmoid(logit) > 0.5. */
-static void decide(dyvm_graph *g, const dyvm_run_opts *o, const dyvm_layer_weights *lw, int64_t B, int64_t L,
-                   int64_t cls, int64_t layer, int (*run)[2], float *logits_host)
+/* Which branches image b runs at a layer, when no block head decides: every one, or the fixed policy's */
+static void decide_fixed(const dyvm_run_opts *o, int64_t depth, int64_t B, int64_t layer, int (*run)[2])
+{
+    for (int64_t b = 0; b < B; b++) {
+        if (dyvm_variant_selects(o->variant)) dyvm_block_policy_fixed(&o->block, depth, b, layer, run[b]);
+        else run[b][0] = run[b][1] = 1;
+    }
+}
+
+/* Learned decisions come from the block head, in float32 as the official code does: sigmoid(logit) > 0.5. */
+static void decide_learned(dyvm_graph *g, const dyvm_layer_weights *lw, int64_t B, int64_t L, int64_t cls,
+                           int (*run)[2], float *logits_host)
 {
     dyvm_backend *be = g->be;
-    if (!dyvm_variant_selects(o->variant)) {
-        for (int64_t b = 0; b < B; b++) run[b][0] = run[b][1] = 1;
-        return;
-    }
-    if (o->block.kind != BLOCK_LEARNED) {
-        for (int64_t b = 0; b < B; b++) dyvm_block_policy_fixed(&o->block, be->w->cfg.depth, b, layer, run[b]);
-        return;
-    }
     be->block_logits(be, lw, g->xz, B, L, cls, g->blog);
     be->download(be, logits_host, g->blog, sizeof(float) * (size_t)(2 * B)); /* the one read-back per layer */
     be->work.transc[STAGE_BLOCK_HEAD] += (uint64_t)(2 * B); /* sigmoid: exp, then neg, add, div */
     be->work.elem[STAGE_BLOCK_HEAD] += (uint64_t)(2 * B * 3);
     for (int64_t b = 0; b < B; b++)
         for (int d = 0; d < 2; d++) run[b][d] = 1.0f / (1.0f + expf(-logits_host[b * 2 + d])) > 0.5f;
+}
+
+/* The image lists of a layer's two branches from its decisions (lists_host, list_n), and the block policy
+ * of the result */
+static void set_lists(dyvm_graph *g, dyvm_result *res, int64_t layer, int64_t B, const int (*run)[2])
+{
+    for (int d = 0; d < 2; d++) {
+        int32_t *list = g->lists_host + (layer * 2 + d) * B;
+        int64_t n = 0;
+        for (int64_t b = 0; b < B; b++) {
+            if (run[b][d]) list[n++] = (int32_t)b;
+            if (res->block_policy) res->block_policy[(b * res->depth + layer) * 2 + d] = (float)run[b][d];
+        }
+        g->list_n[layer * 2 + d] = n;
+    }
 }
 
 /* token policy "even": n_keep indices spread evenly over n */
@@ -308,7 +342,6 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
     res->features = malloc(sizeof(float) * (size_t)(B * D));
     res->block_policy = selects ? calloc((size_t)(B * depth * 2), sizeof(float)) : NULL;
     int (*run)[2] = malloc(sizeof *run * (size_t)B);
-    int32_t *list = malloc(sizeof(int32_t) * (size_t)B), *host_keep = malloc(sizeof(int32_t) * (size_t)(B * M));
     float *blog = malloc(sizeof(float) * (size_t)(2 * B));
     if (o->capture) {
         res->stream = calloc((size_t)depth, sizeof *res->stream);
@@ -316,7 +349,7 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
         res->block_logits = calloc((size_t)depth, sizeof *res->block_logits);
     }
     int rc = -1;
-    if (!res->logits || !res->features || (selects && !res->block_policy) || !run || !list || !host_keep || !blog ||
+    if (!res->logits || !res->features || (selects && !res->block_policy) || !run || !blog ||
         (o->capture && (!res->stream || !res->stream_L || !res->block_logits))) {
         snprintf(err, errlen, "out of memory for the results");
         goto done;
@@ -325,8 +358,16 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
     memset(&be->work, 0, sizeof be->work);
     memset(be->stage_ms, 0, sizeof be->stage_ms);
     double t;
-    res->block_heads_ran = selects && o->block.kind == BLOCK_LEARNED;
+    const bool learned_blocks = selects && o->block.kind == BLOCK_LEARNED;
+    res->block_heads_ran = learned_blocks;
     if (images) dyvm_graph_upload(g, images, B);
+    if (!learned_blocks) { /* every layer's lists known now: one copy for the forward */
+        for (int64_t i = 0; i < depth; i++) {
+            decide_fixed(o, depth, B, i, run);
+            set_lists(g, res, i, B, (const int(*)[2])run);
+        }
+        be->upload_async(be, g->lists, g->lists_host, sizeof(int32_t) * (size_t)(depth * 2 * B));
+    }
     const int32_t *pos = g->iota; /* original patch index of each non-class token, (B, L - 1) */
 
     /* x = patch_embed(x); cls token in the middle; + pos_embed */
@@ -355,8 +396,9 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
                     res->score_n[stage] = n;
                 }
             } else {
+                int32_t *host_keep = g->keep_host + stage * B * M; /* its own per stage: sent without a wait */
                 even_keep(host_keep, B, n, nk);
-                be->upload(be, g->keep, host_keep, sizeof(int32_t) * (size_t)(B * nk));
+                be->upload_async(be, g->keep, host_keep, sizeof(int32_t) * (size_t)(B * nk));
             }
             t = dyvm_stage_begin(be, STAGE_GATHER);
             int32_t *pos_out = pos == g->pos ? g->pos2 : g->pos;
@@ -380,21 +422,21 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
         t = dyvm_stage_begin(be, STAGE_IN_PROJ);
         be->linear(be, STAGE_IN_PROJ, g->u, lw->in_proj, g->xz, B * L, D, 2 * E);
         dyvm_stage_end(be, STAGE_IN_PROJ, t);
-        t = dyvm_stage_begin(be, STAGE_BLOCK_HEAD);
-        decide(g, o, lw, B, L, cls, i, run, blog);
-        dyvm_stage_end(be, STAGE_BLOCK_HEAD, t);
-        if (o->capture && selects && o->block.kind == BLOCK_LEARNED &&
-            (res->block_logits[i] = malloc(sizeof(float) * (size_t)(2 * B))))
-            memcpy(res->block_logits[i], blog, sizeof(float) * (size_t)(2 * B));
+        if (learned_blocks) { /* this layer's lists: one copy, after the one read-back of the decisions */
+            t = dyvm_stage_begin(be, STAGE_BLOCK_HEAD);
+            decide_learned(g, lw, B, L, cls, run, blog);
+            set_lists(g, res, i, B, (const int(*)[2])run);
+            be->upload_async(be, g->lists + i * 2 * B, g->lists_host + i * 2 * B, sizeof(int32_t) * (size_t)(2 * B));
+            dyvm_stage_end(be, STAGE_BLOCK_HEAD, t);
+            if (o->capture && (res->block_logits[i] = malloc(sizeof(float) * (size_t)(2 * B))))
+                memcpy(res->block_logits[i], blog, sizeof(float) * (size_t)(2 * B));
+        }
         for (int d = 0; d < 2; d++) {
-            int64_t n = 0;
-            for (int64_t b = 0; b < B; b++)
-                if (run[b][d]) list[n++] = (int32_t)b;
-            if (selects)
-                for (int64_t b = 0; b < B; b++) res->block_policy[(b * depth + i) * 2 + d] = (float)run[b][d];
+            const int64_t n = g->list_n[i * 2 + d];
             res->branches_run += n;
             res->branch_images[i][d] = n;
-            dyvm_branch_args a = {.w = &lw->dir[d], .dir = d, .xz = g->xz, .y = g->y[d], .images = list,
+            dyvm_branch_args a = {.w = &lw->dir[d], .dir = d, .xz = g->xz, .y = g->y[d],
+                                  .images = g->lists_host + (i * 2 + d) * B, .images_dev = g->lists + (i * 2 + d) * B,
                                   .n_images = n, .B = B, .L = L};
             be->ssm_branch(be, &a); /* times its own phases (conv, x_proj, dt_proj, scan) */
         }
@@ -417,7 +459,7 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
     rc = 0;
 done:
     if (rc && !err[0]) snprintf(err, errlen, "out of memory during the forward pass");
-    free(run), free(list), free(host_keep), free(blog);
+    free(run), free(blog);
     if (rc) dyvm_result_free(res);
     return rc;
 }

@@ -31,9 +31,14 @@ void dyvm_graph_buffer_bytes(const dyvm_config *c, int64_t B_, double bytes[DYVM
         B * L * 2 * E * f, B * L * E * f, B * L * E * f,                       /* xz, y per direction */
         B * L * f, B * L * 4, B * L * 4, B * L * 4, B * L * 4,                 /* scores, keep, pos, pos2, iota */
         B * (double)c->channels * (double)c->img * (double)c->img * f,          /* images */
-        B * D * f, B * (double)c->classes * f, B * 2 * f};                      /* features, logits, block logits */
+        B * D * f, B * (double)c->classes * f, B * 2 * f,                       /* features, logits, block logits */
+        (double)c->depth * 2 * B * 4};                                          /* each branch's image list */
     memcpy(bytes, b, sizeof b);
 }
+
+const char *const dyvm_graph_buffer_names[DYVM_GRAPH_BUFFERS] = {
+    "h", "r", "u", "h2", "r2", "xz", "y_fwd", "y_bwd", "scores", "keep", "pos", "pos2", "iota", "images",
+    "features", "logits", "block logits", "branch image lists"};
 
 void dyvm_memory_plan(const dyvm_config *c, int64_t B_, bool on_host, bool capture, dyvm_mem_plan *p)
 {

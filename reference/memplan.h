@@ -17,11 +17,13 @@ typedef struct {
 } dyvm_mem_plan;
 
 /* The forward graph's buffers for a batch of B, in bytes, in the order graph.c allocates them: h, r, u, h2,
- * r2, xz, y_fwd, y_bwd, scores, keep, pos, pos2, iota, images, features, logits, block logits. One table for
- * the allocation and the plan, so that the two cannot drift apart. Doubles: a plan may be asked about a batch
- * whose sizes no size_t holds. */
-enum { DYVM_GRAPH_BUFFERS = 17, DYVM_GRAPH_IMAGES = 13 };
+ * r2, xz, y_fwd, y_bwd, scores, keep, pos, pos2, iota, images, features, logits, block logits, branch image
+ * lists. One table for the allocation and the plan, so that the two cannot drift apart. Doubles: a plan may be
+ * asked about a batch whose sizes no size_t holds. */
+enum { DYVM_GRAPH_BUFFERS = 18, DYVM_GRAPH_Y_BWD = 7, DYVM_GRAPH_IMAGES = 13 };
 void dyvm_graph_buffer_bytes(const dyvm_config *c, int64_t B, double bytes[DYVM_GRAPH_BUFFERS]);
+/* their names, for messages ("y_bwd") */
+extern const char *const dyvm_graph_buffer_names[DYVM_GRAPH_BUFFERS];
 /* Bytes of the weights arena of a config (every parameter and the derived A and transposed conv weights,
  * each padded to 64 bytes). The config must have passed dyvm_config_finish. */
 double dyvm_weights_bytes(const dyvm_config *c);

@@ -278,6 +278,9 @@ bad "run: --isa unknown" 'dyvm: --isa: "sse9" is not auto, avx512, avx2 or scala
 bad "bench: --isa unknown" 'dyvm: --isa: "neon" is not auto, avx512, avx2 or scalar' -- bench --preset tiny --isa neon
 bad "run: --isa with cuda" 'dyvm: --isa chooses the CPU kernels; it does not apply to --backend cuda' -- run --preset tiny --variant vim --isa avx2 --backend cuda --out o.st
 bad "run: --isa twice" 'dyvm: --isa is given twice' -- run --preset tiny --variant vim --isa scalar --isa scalar --out o.st
+bad "run: --scan unknown" 'dyvm: --scan: "v3" is not v1 or v2' -- run --preset tiny --variant vim --backend cuda --scan v3 --out o.st
+bad "bench: --scan on the cpu" 'dyvm: --scan chooses the CUDA scan kernel; it does not apply to --backend cpu' -- bench --preset tiny --scan v2
+bad "bench: --scan twice" 'dyvm: --scan is given twice' -- bench --suite paper --backend cuda --scan v1 --scan v2
 for isa in avx512 avx2; do   # an ISA this CPU lacks: refused by name (where it has them all, nothing to refuse)
   if ! "$DYVM" info --isas | tr ' ' '\n' | grep -qx "$isa"; then
     [ "$isa" = avx512 ] && need="AVX-512 F, BW, DQ, VL and CD are needed" || need="AVX2 and FMA are needed"
@@ -302,7 +305,7 @@ bad "run: --precision fp16" 'dyvm: --precision: "fp16" is not fp32 or tf32' -- r
 bad "run: --precision tf32 on the cpu" "dyvm: --precision tf32 applies to the cuda backend only" -- run --preset tiny --variant vim --precision tf32 --out o.st
 # memory: refused before any work, with the bytes needed. The byte counts depend only on the model and the
 # batch, what the machine has available does not: the line is matched exactly up to "; this machine has".
-need="a batch of 1048576 on vim-b needs 12.2 TB (12158500343680 bytes: weights 408 MB, activations 8.26 TB, scratch 3.26 TB, inputs 631 GB, results 10.1 GB)"
+need="a batch of 1048576 on vim-b needs 12.2 TB (12158701670272 bytes: weights 408 MB, activations 8.26 TB, scratch 3.26 TB, inputs 631 GB, results 10.1 GB)"
 avail="; this machine has [0-9.]+ (bytes|kB|MB|GB|TB|PB|EB) available$"
 bad "run: vim-b at batch 1048576 does not fit" "re:$(lit "dyvm: $need")$avail" -- run --preset vim-b --variant vim --batch 1048576 --out o.st
 
@@ -501,7 +504,7 @@ bad "info: --cuda and --blas-core" "dyvm: info: give one of --cuda, --blas-core 
 
 # ---- compare
 P=$(realpath -m "$(dirname "$0")/data/compare/run1/paper.json") # a real report
-usage="usage: dyvm compare A B [--format md|csv|json] [--seed S]"
+usage="usage: dyvm compare A B [--format md|csv|json|jsonl] [--seed S]"
 bad "compare: one report" "dyvm: compare: needs two reports, A and B ($usage)" -- compare "$P"
 bad "compare: three reports" "dyvm: compare: a third report \"$P\": compare takes two, A and B" -- compare "$P" "$P" "$P"
 bad "compare: unknown flag" 'dyvm: compare: unknown option "--frob" (see dyvm compare --help)' -- compare "$P" "$P" --frob
