@@ -17,6 +17,10 @@
 #define BLAS_OK(call)                                                                                            \
     do {                                                                                                         \
         cublasStatus_t s_ = (call);                                                                              \
+        if (s_ == CUBLAS_STATUS_ALLOC_FAILED) { /* its workspace: how much is cuBLAS's to know */                \
+            fprintf(stderr, "dyvm: out of GPU memory for cuBLAS's workspace (%s)\n", #call);                   \
+            exit(2);                                                                                             \
+        }                                                                                                        \
         if (s_ != CUBLAS_STATUS_SUCCESS) {                                                                       \
             fprintf(stderr, "dyvm: cuBLAS error %d at %s:%d\n", (int)s_, __FILE__, __LINE__);                   \
             exit(3);                                                                                             \
