@@ -11,6 +11,7 @@
 
 #include "atomic_file.h"
 #include "cli.h"
+#include "decisions.h"
 #include "cuda_backend.h"
 #include "commands.h"
 #include "plot.h"
@@ -36,6 +37,63 @@ static const char bench_usage[] =
     "  speed of light (sgemm at the models' shapes, vector exp, FMA, memory triad) for every row's floor_ms\n"
     "  and sol; --no-peaks skips it. Suites write reports/<date>-<host>-<backend>/ (CSV, JSON, Markdown,\n"
     "  PNG and SVG plots) and update reports/index.md.\n";
+
+/* --out of one configuration: a folder, made when missing (its parent must exist) */
+static int single_out_folder(const char *out)
+{
+    struct stat st;
+    if (!stat(out, &st)) return S_ISDIR(st.st_mode) ? 0 : cli_fail("bench: --out %s is not a folder", out);
+    if (mkdir(out, 0777)) return cli_fail("bench: --out %s: cannot make the folder (%s)", out, strerror(errno));
+    return 0;
+}
+
+/* one configuration's result in Markdown: seeds, environment, the row, its warnings, stages, decisions */
+static void single_markdown(FILE *f, const cli_shared *c, const dyvm_env *env, const dyvm_row *row, bool profile,
+                            const dyvm_decisions *dec)
+{
+    fprintf(f, "weights seed %llu, input seed %llu\n\n", (unsigned long long)c->weights_seed, (unsigned long long)c->seed);
+    dyvm_env_markdown(env, f);
+    fprintf(f, "\n");
+    dyvm_rows_markdown(f, row, 1);
+    dyvm_rows_warnings(f, row, 1);
+    if (profile)
+        for (int s = 0; s < STAGE_COUNT; s++)
+            fprintf(f, "%s%s %.3f ms", s ? ", " : "\nper stage: ", dyvm_stage_name((dyvm_stage)s), row->stage_ms[s]);
+    fprintf(f, "\n");
+    if (dec) dyvm_decisions_markdown(f, dec);
+}
+
+/* --out DIR of one configuration: README.md (the Markdown, the decisions plot linked), result.json, and the
+ * decisions' table and plot */
+static int single_write(const char *dir, const cli_shared *c, const dyvm_env *env, const dyvm_row *row, bool profile,
+                        const dyvm_decisions *dec, const cJSON *j)
+{
+    char path[1024], err[CLI_ERR];
+    snprintf(path, sizeof path, "%s/result.json", dir);
+    FILE *f = fopen(path, "w");
+    char *txt = cJSON_Print(j);
+    if (!f || !txt || fprintf(f, "%s\n", txt) < 0 || fclose(f)) {
+        free(txt);
+        return cli_fail("%s: cannot write it", path);
+    }
+    free(txt);
+    bool plotted = false;
+    if (dec) {
+        char title[200];
+        snprintf(title, sizeof title, "%s %s, batch %lld: decisions per layer", row->c.model,
+                 dyvm_variant_name(c->opts.variant), (long long)row->c.batch);
+        for (char *p = title; *p; p++) *p = *p == '\'' || *p == '\\' ? ' ' : *p; /* inside gnuplot quotes */
+        if (dyvm_decisions_write(dec, dir, title, err, sizeof err)) fprintf(stderr, "dyvm: %s\n", err);
+        else plotted = true;
+    }
+    snprintf(path, sizeof path, "%s/README.md", dir);
+    if (!(f = fopen(path, "w"))) return cli_fail("%s: cannot write it", path);
+    fprintf(f, "# dyvm bench: %s %s, batch %lld\n\n", row->c.model, dyvm_variant_name(c->opts.variant), (long long)row->c.batch);
+    single_markdown(f, c, env, row, profile, dec);
+    if (plotted) fprintf(f, "\n![decisions](decisions.png) ([svg](decisions.svg); table: decisions.csv)\n");
+    if (fclose(f)) return cli_fail("%s: cannot write it", path);
+    return 0;
+}
 
 /* Per round: a short warm-up, then at least min_samples and min_seconds of samples, at most max_seconds.
  * Three rounds (two with --quick) keep `make bench` within about 13 minutes on a 2-core machine. */
@@ -328,7 +386,7 @@ int cmd_bench(int argc, char **argv)
         if (c.weights || c.preset) return cli_fail("bench: --suite runs the presets; not with --weights or --preset");
         return run_suites(suite, out, quick, c.threads, c.seed, c.weights_seed, c.backend, c.precision, &t, no_peaks);
     }
-    if (out_given) return cli_fail("bench: --out applies to --suite only (one configuration prints its result)");
+    if (out_given && single_out_folder(out)) return 2;
     if (!c.weights && !c.preset) return cli_fail("bench: give --preset, --weights or --suite");
     char err[CLI_ERR];
     dyvm_config pc; /* a preset's plan is known before its weights are generated */
@@ -359,25 +417,25 @@ int cmd_bench(int argc, char **argv)
             dyvm_env_collect(&env, be->name, be->device);
             env_of_run(&env, &t, &peaks);
             env_load_since(&env, &load0);
-            if (cli_format_json(format)) {
-                cJSON *j = dyvm_suite_json("single", &env, &row, 1);
-                cli_print_json(j, format);
-                cJSON_Delete(j);
-            } else if (format == CLI_FMT_CSV) dyvm_rows_csv(stdout, &row, 1);
-            else {
-                printf("weights seed %llu, input seed %llu\n\n", (unsigned long long)c.weights_seed,
-                       (unsigned long long)c.seed);
-                dyvm_env_markdown(&env, stdout);
-                printf("\n");
-                dyvm_rows_markdown(stdout, &row, 1);
-                dyvm_rows_warnings(stdout, &row, 1);
-                if (profile)
-                    for (int s = 0; s < STAGE_COUNT; s++)
-                        printf("%s%s %.3f ms", s ? ", " : "\nper stage: ", dyvm_stage_name((dyvm_stage)s), row.stage_ms[s]);
-                printf("\n");
+            /* what the heads decided, from one more (untimed) forward of the same input */
+            dyvm_decisions dec;
+            const bool decides = dyvm_variant_selects(c.opts.variant) || dyvm_variant_prunes(c.opts.variant);
+            bool have_dec = false;
+            if (decides) {
+                dyvm_graph_upload(g, x, c.batch);
+                have_dec = !dyvm_decisions_measure(g, c.batch, &cs.opts, w.source, c.preset != NULL, c.weights, &dec,
+                                                   err, sizeof err);
+                if (!have_dec) cli_fail("%s", err);
             }
+            rc = decides && !have_dec ? 2 : 0;
+            cJSON *j = dyvm_suite_json("single", &env, &row, 1);
+            if (have_dec) cJSON_AddItemToObject(j, "decisions", dyvm_decisions_json(&dec));
+            if (cli_format_json(format)) cli_print_json(j, format);
+            else if (format == CLI_FMT_CSV) dyvm_rows_csv(stdout, &row, 1);
+            else single_markdown(stdout, &c, &env, &row, profile, have_dec ? &dec : NULL);
+            if (!rc && out_given) rc = single_write(out, &c, &env, &row, profile, have_dec ? &dec : NULL, j);
+            cJSON_Delete(j);
             dyvm_row_free(&row);
-            rc = 0;
         }
     }
     dyvm_graph_free(g);

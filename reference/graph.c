@@ -235,15 +235,15 @@ static int check_opts(const dyvm_backend *be, const dyvm_run_opts *o, int64_t B,
                      dyvm_variant_name(o->variant));
             return -1;
         }
+        if (o->token == TOKEN_LEARNED && !w->has_predictors) {
+            snprintf(err, errlen, "variant %s with the learned token policy needs score_predictors.* weights "
+                     "(use --token-policy even)", dyvm_variant_name(o->variant));
+            return -1;
+        }
         if (!(w->cfg.token_ratio > 0) && !(o->token_ratio > 0)) {
             snprintf(err, errlen, "variant %s prunes tokens, and these weights carry no token_ratio metadata: give "
                      "--token-ratio R (the official models: 0.9 for Vim-T, 0.7 for Vim-S and Vim-B)",
                      dyvm_variant_name(o->variant));
-            return -1;
-        }
-        if (o->token == TOKEN_LEARNED && !w->has_predictors) {
-            snprintf(err, errlen, "variant %s with the learned token policy needs score_predictors.* weights "
-                     "(use --token-policy even)", dyvm_variant_name(o->variant));
             return -1;
         }
     }

@@ -221,6 +221,7 @@ int dyvm_weights_init(dyvm_weights *w, const dyvm_config *cfg, uint64_t seed, ch
     derive(w);
     w->has_block_heads = w->has_predictors = true;
     w->seed = seed;
+    snprintf(w->source, sizeof w->source, "random weights: preset %s, seed %llu", cfg->name, (unsigned long long)seed);
     return 0;
 }
 
@@ -276,6 +277,9 @@ static int config_from_shapes(const st_file *f, dyvm_config *c, char *err, size_
         snprintf(name, sizeof name, "score_predictors.%d.in_conv.1.weight", c->n_prune);
         if (!st_find(f, name)) break;
     }
+    /* weights without score predictors (plain Vim) get DyVM's three stages, so that the "even" token policy
+       can prune them (the learned one is refused: no predictors) */
+    if (c->n_prune == 0) c->n_prune = 3;
     /* without metadata: stages spread evenly, as the official 6,12,18 of 24 layers; the keep ratio is not
        guessed (0: a pruning variant needs --token-ratio) */
     for (int k = 0; k < c->n_prune; k++) c->prune_loc[k] = (k + 1) * c->depth / (c->n_prune + 1);
@@ -358,8 +362,17 @@ static int config_from_metadata(const st_file *f, dyvm_config *c, char *err, siz
             return -1;
         }
     }
+    if ((s = st_meta(f, "block_keep_ratio"))) { /* the official block keep target (training's), optional */
+        char *end;
+        c->block_ratio = strtod(s, &end);
+        if (end == s || *end || !(c->block_ratio >= 0 && c->block_ratio <= 1)) {
+            snprintf(err, errlen, "%s: metadata block_keep_ratio = \"%s\" is not a number in [0, 1]", f->path, s);
+            return -1;
+        }
+    }
     int nloc = c->n_prune;
     if (meta_list(f, "pruning_loc", c->prune_loc, &nloc, err, errlen)) return -1;
+    if (!st_find(f, "score_predictors.0.in_conv.1.weight")) c->n_prune = nloc; /* no predictors: the file's stages */
     if (nloc != c->n_prune) {
         snprintf(err, errlen, "%s: metadata pruning_loc has %d stages but the file has %d score predictors", f->path,
                  nloc, c->n_prune);
@@ -497,6 +510,7 @@ int dyvm_weights_from_file(dyvm_weights *w, const st_file *f, char *err, size_t 
     }
     w->has_block_heads = !absent[GROUP_BLOCK_HEAD];
     w->has_predictors = w->cfg.n_prune > 0 && !absent[GROUP_PREDICTOR];
+    if (st_meta(f, "source")) snprintf(w->source, sizeof w->source, "%s", st_meta(f, "source"));
     derive(w);
     rc = 0;
 done:
@@ -557,6 +571,7 @@ int dyvm_weights_save(const dyvm_weights *w, const char *path, char *err, size_t
         {"dt_rank", c->R}, {"num_classes", c->classes}, {"num_patches", c->M}, {"cls_position", c->cls_pos},
         {"seed", (int64_t)w->seed}};
     st_writer_meta(wr, "format", "dyvm-weights/1");
+    if (w->source[0]) st_writer_meta(wr, "source", w->source);
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         snprintf(v, sizeof v, "%lld", (long long)ints[i].v);
         st_writer_meta(wr, ints[i].k, v);

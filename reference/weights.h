@@ -57,6 +57,8 @@ typedef struct {
     bool has_block_heads; /* every layer has block_head.* */
     bool has_predictors;  /* every stage has score_predictors.* */
     uint64_t seed;        /* generated weights: the seed; loaded: 0 */
+    char source[160];     /* where they come from: "random weights: preset P, seed S" when generated (and
+                             saved so), else the file's metadata "source" (the converter names the checkpoint) */
 } dyvm_weights;
 
 /* Generated weights with the official initialisation from `seed` (block heads and predictors included). */

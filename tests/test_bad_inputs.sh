@@ -348,13 +348,17 @@ weights "cls_position disagrees" cls-3.st "metadata cls_position 3 is not the mi
 # "8 apples" passes as 8 (every other integer field is refused when malformed)
 weights "cls_position malformed" cls-junk.st 'metadata cls_position = "8 apples" is not a non-negative integer'
 weights "token_keep disagrees" keep-4.st 'metadata token_keep "11,7,4" disagrees with token_ratio 0.7'
-weights "predictors missing but pruning_loc given" w-no-predictors.st "metadata pruning_loc has 3 stages but the file has 0 score predictors"
+# weights without score predictors (plain Vim) take the metadata's pruning stages, or DyVM's three: the
+# learned token policy is refused naming the predictors, the "even" one runs
+bad "run: weights without predictors, pruning_loc given, learned tokens" "dyvm: variant dyvm with the learned token policy needs score_predictors.* weights (use --token-policy even)" -- run --weights "$F/w-no-predictors.st" --input "$X" --variant dyvm --out o.st
+good "run: weights without predictors, pruning_loc given, even tokens" -- run --weights "$F/w-no-predictors.st" --input "$X" --variant dyvm --token-policy even --out o.st
 # no metadata and a pruning variant: refused without --token-ratio (with it, it runs: the controls)
 bad "run: weights without metadata, token, no --token-ratio" "dyvm: variant token prunes tokens, and these weights carry no token_ratio metadata: give --token-ratio R (the official models: 0.9 for Vim-T, 0.7 for Vim-S and Vim-B)" -- run --weights "$F/nometa.st" --input "$X" --variant token --out o.st
 bad "run: weights without metadata, dyvm, no --token-ratio" "dyvm: variant dyvm prunes tokens, and these weights carry no token_ratio metadata: give --token-ratio R (the official models: 0.9 for Vim-T, 0.7 for Vim-S and Vim-B)" -- run --weights "$F/nometa.st" --input "$X" --variant dyvm --out o.st
 good "run: weights without metadata, token, --token-ratio 0.7" -- run --weights "$F/nometa.st" --input "$X" --variant token --token-ratio 0.7 --out o.st
 good "run: weights without metadata, dyvm, --token-ratio 0.7" -- run --weights "$F/nometa.st" --input "$X" --variant dyvm --token-ratio 0.7 --out o.st
-bad "run: weights without predictors or metadata, token" "dyvm: variant token needs pruning locations, and these weights have none" -- run --weights "$F/nometa-no-predictors.st" --input "$X" --variant token --token-ratio 0.7 --out o.st
+bad "run: weights without predictors or metadata, token" "dyvm: variant token with the learned token policy needs score_predictors.* weights (use --token-policy even)" -- run --weights "$F/nometa-no-predictors.st" --input "$X" --variant token --token-ratio 0.7 --out o.st
+good "run: weights without predictors or metadata, token, even (DyVM's stages)" -- run --weights "$F/nometa-no-predictors.st" --input "$X" --variant token --token-policy even --token-ratio 0.7 --out o.st
 bad "run: weights without block heads, block learned" "dyvm: variant block with the learned block policy needs layers.*.mixer.block_head.* weights (use --block-policy all|none|ratio:R|keep:R|count:K)" -- run --weights "$F/w-no-block-heads.st" --input "$X" --variant block --out o.st
 
 # ---- run: weights tensors and files
@@ -454,7 +458,8 @@ bad "bench: --suite --precision tf32 on the cpu" "dyvm: --precision tf32 applies
 # the report folder's name holds the date and the host: matched as a pattern
 bad "bench: --suite --out a file" "dyvm: rep: cannot create the report folder (Not a directory)" -- bench --suite paper --no-peaks --out rep
 # was a bug, fixed now: without --suite, --out is ignored (the run succeeds and writes nothing there)
-bad "bench: --out without --suite" "dyvm: bench: --out applies to --suite only (one configuration prints its result)" -- bench --preset tiny "${quick[@]}" --out o.st
+bad "bench: one configuration, --out a file" "dyvm: bench: --out plainfile is not a folder" -- bench --preset tiny "${quick[@]}" --out plainfile
+bad "bench: one configuration, --out in a missing folder" "dyvm: bench: --out nowhere/out: cannot make the folder (No such file or directory)" -- bench --preset tiny "${quick[@]}" --out nowhere/out
 bad "bench: --precision tf32 on the cpu" "dyvm: --precision tf32 applies to the cuda backend only" -- bench --preset tiny --precision tf32 "${quick[@]}"
 bad "bench: weights without metadata, token" "dyvm: variant token prunes tokens, and these weights carry no token_ratio metadata: give --token-ratio R (the official models: 0.9 for Vim-T, 0.7 for Vim-S and Vim-B)" -- bench --weights "$F/nometa.st" --variant token "${quick[@]}"
 bad "bench: NaN in the weights" "dyvm: $F/w-nan.st: tensor \"layers.1.mixer.x_proj.weight\" has a non-finite value (nan) at [3,5]" -- bench --weights "$F/w-nan.st" "${quick[@]}"
