@@ -71,14 +71,21 @@ def rebuild_tensor(storage, storage_offset, size, stride):
     return rebuild_tensor_v2(storage, storage_offset, size, stride)
 
 
-def rebuild_parameter(data, requires_grad=False, backward_hooks=None):
+def rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None, dtype=None,
+                      metadata=None):
+    return rebuild_tensor_v2(storage, storage_offset, size, stride)  # the storage type gives the dtype
+
+
+def rebuild_parameter(data, requires_grad=False, backward_hooks=None, state=None):
     return data
 
 
 ALLOWED = {
     ("torch._utils", "_rebuild_tensor_v2"): rebuild_tensor_v2,
     ("torch._utils", "_rebuild_tensor"): rebuild_tensor,
+    ("torch._utils", "_rebuild_tensor_v3"): rebuild_tensor_v3,
     ("torch._utils", "_rebuild_parameter"): rebuild_parameter,
+    ("torch._utils", "_rebuild_parameter_with_state"): rebuild_parameter,
     ("collections", "OrderedDict"): collections.OrderedDict,
     ("argparse", "Namespace"): PlainNamespace,
 }
@@ -94,6 +101,8 @@ class RestrictedUnpickler(pickle.Unpickler):
             return ALLOWED[(module, name)]
         if module == "torch" and name.endswith("Storage"):
             return StorageType(name)
+        if module == "torch" and name in ("float32", "float16", "bfloat16"):  # a dtype, as data
+            return name
         raise Refused(f"data.pkl asks for {module}.{name}, which a checkpoint's state dict does not need; refused "
                       "without running it (only tensors, storages, OrderedDict and argparse.Namespace are read)")
 
