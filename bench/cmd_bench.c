@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "plot.h"
 #include "report.h"
+#include "shard.h"
 #include "suites.h"
 
 static const char bench_usage[] =
@@ -27,7 +28,9 @@ static const char bench_usage[] =
     "                  [--order-seed S] [--no-peaks] [--isa auto|avx512|avx2|scalar] [--scan v1|v2]\n"
     "       dyvm bench --suite all|paper|blocks|keep|batch|breakdown|threads|sol [--out reports] [--quick] [--threads N]\n"
     "                  [--backend cpu|cuda] [--precision fp32|tf32] [--rounds R] [--order-seed S] [--no-peaks]\n"
-    "                  [--isa auto|avx512|avx2|scalar] [--scan v1|v2]\n"
+    "                  [--isa auto|avx512|avx2|scalar] [--scan v1|v2] [--shard i/n]\n"
+    "  --shard i/n times only the i-th of n balanced slices of the suites' configurations into OUT/shard-i-of-n/\n"
+    "  (shard.json); dyvm merge OUT/shard-* --out REPORT makes the report (scripts/slurm/ for Slurm).\n"
     "  --isa chooses the CPU kernels (default auto: the widest this CPU supports; dyvm info --isas lists them).\n"
     "  --scan chooses the CUDA scan kernel: v1 (default: one direction per launch) or v2 (both directions fused).\n"
     "  Configurations are timed in --rounds rounds (default 3, --quick 2), each round in an order shuffled\n"
@@ -228,52 +231,25 @@ static void write_index(const char *root)
     if (dyvm_afile_commit(&af, err, sizeof err)) cli_fail("%s", err);
 }
 
-static int run_suites(const char *which, const char *root, bool quick, int64_t threads, uint64_t seed, uint64_t wseed,
-                      const char *backend, const char *precision, const dyvm_timing *timing, bool no_peaks)
+/* A run of suites: timed into reports/ (the default), timed for one shard (--shard i/n), or replayed from
+ * loaded shards (dyvm merge) */
+typedef struct {
+    const char *which, *root; /* the suite (or all); the reports root, or the shards' folder */
+    bool quick, no_peaks;
+    int64_t threads;
+    uint64_t seed, wseed;
+    const char *backend, *precision;
+    dyvm_timing timing;
+    int shard_i, shard_n;      /* --shard i/n */
+    const dyvm_shard *shards;  /* dyvm merge: what the suites replay */
+    int n_shards;
+    const char *merge_out;     /* dyvm merge: the report folder to make */
+} suite_request;
+
+/* The README's opening paragraph */
+static void readme_intro(const dyvm_suite_ctx *s, const suite_request *q)
 {
-    static dyvm_suite_ctx s; /* large (the peaks' shape tables): not on the stack */
-    memset(&s, 0, sizeof s);
-    s.quick = quick, s.input_seed = seed, s.weights_seed = wseed, s.scripts = "scripts/plots";
-    s.backend = backend, s.precision = precision, s.batch = strcmp(backend, "cuda") ? 1 : 128;
-    char why[CLI_ERR];
-    if (!strcmp(backend, "cuda") && !dyvm_cuda_available(why, sizeof why)) return cli_fail("%s", why);
-    cli_threads(threads);
-    s.threads = cli_thread_count();
-    dyvm_cpu_snapshot load0;
-    dyvm_cpu_snapshot_take(&load0);
-    dyvm_env_collect(&s.env, backend, NULL); /* the device line is filled in when the first model loads */
-    s.timing = *timing;
-    s.plots = dyvm_have_gnuplot();
-    /* the speed of light first, for every model the suites run (and the host CPU's for a GPU run's CPU curve) */
-    const char *names[DYVM_MAX_PEAK_MODELS];
-    dyvm_config models[DYVM_MAX_PEAK_MODELS];
-    const int nm = dyvm_suite_models(which, quick, names);
-    for (int i = 0; i < nm; i++)
-        if (dyvm_config_preset(names[i], &models[i], why, sizeof why)) return cli_fail("%s", why);
-    if (measure_peaks(&s.peaks, backend, precision, models, nm, no_peaks)) return 2;
-    env_of_run(&s.env, &s.timing, &s.peaks);
-    if (strcmp(backend, "cpu")) {
-        dyvm_config cpu_model;
-        if (dyvm_config_preset(quick ? "vim-t" : "vim-s", &cpu_model, why, sizeof why)) return cli_fail("%s", why);
-        if (measure_peaks(&s.cpu_peaks, "cpu", "fp32", &cpu_model, 1, no_peaks)) return 2;
-        s.env.cpu_peaks = &s.cpu_peaks;
-    }
-    /* the report is written into a temporary folder beside its place and moved there when complete: a run
-       that fails or is interrupted leaves nothing; a previous report of the same name is kept (commit_dir) */
-    char dir[1024], tmp[1100], path[1200], err[CLI_ERR];
-    snprintf(dir, sizeof dir, "%s/%.10s-%s-%s%s", root, s.env.date, s.env.host, backend, quick ? "-quick" : "");
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp-%d", root, dir + strlen(root) + 1, (int)getpid());
-    struct stat rs;
-    if (mkdir_p(root)) return cli_fail("%s: cannot create the report folder (%s)", root, strerror(errno));
-    if (stat(root, &rs) || !S_ISDIR(rs.st_mode))
-        return cli_fail("%s: cannot create the report folder (%s)", root, strerror(ENOTDIR));
-    remove_stale(root);
-    if (mkdir_p(tmp)) return cli_fail("%s: cannot create (%s)", tmp, strerror(errno));
-    s.dir = tmp;
-    snprintf(path, sizeof path, "%s/README.md", tmp);
-    dyvm_afile readme; /* written as the suites run, in place only when the run ends */
-    if (!(s.readme = dyvm_afile_open(&readme, path, "w", err, sizeof err))) return remove_tree(tmp), cli_fail("%s", err);
-    fprintf(s.readme, "# dyvm-bench report: %s%s\n\nA real run of `dyvm bench --suite %s%s`. Weights: presets "
+    fprintf(s->readme, "# dyvm-bench report: %s%s\n\nA real run of `dyvm bench --suite %s%s`%s. Weights: presets "
                       "generated from seed %llu (official initialisation, untrained: the learned block and token "
                       "decisions are those of random heads). Inputs: N(0,1) images from seed %llu. Timing: %d rounds, "
                       "each running every configuration of a suite once, in an order shuffled per round from seed "
@@ -282,41 +258,159 @@ static int run_suites(const char *which, const char *root, bool quick, int64_t t
                       "Speed-ups carry 95 %% bootstrap intervals (%zu replicates, resampling within rounds); `~` marks "
                       "no measurable difference. floor_ms is the time the measured roofs allow (README.md of the "
                       "project: speed of light), sol = floor / median. Every number here was measured in this run.\n\n",
-            s.env.backend, quick ? " (quick)" : "", which, quick ? " --quick" : "", (unsigned long long)wseed,
-            (unsigned long long)seed, s.timing.rounds, (unsigned long long)s.timing.order_seed, s.timing.warmup,
-            s.timing.warmup_seconds, s.timing.rule.min_samples, s.timing.rule.min_seconds, 100 * s.timing.rule.target_cv,
-            s.timing.rule.max_seconds, s.timing.bootstrap_reps);
-    if (!s.plots) fprintf(s.readme, "gnuplot was not found: tables only, plots skipped.\n");
+            s->env.backend, q->quick ? " (quick)" : "", q->which, q->quick ? " --quick" : "",
+            q->shards ? ", in shards merged by `dyvm merge` (below)" : "", (unsigned long long)q->wseed,
+            (unsigned long long)q->seed, s->timing.rounds, (unsigned long long)s->timing.order_seed, s->timing.warmup,
+            s->timing.warmup_seconds, s->timing.rule.min_samples, s->timing.rule.min_seconds, 100 * s->timing.rule.target_cv,
+            s->timing.rule.max_seconds, s->timing.bootstrap_reps);
+    if (!s->plots) fprintf(s->readme, "gnuplot was not found: tables only, plots skipped.\n");
+}
+
+/* a merged report's own section: which shard ran where, and what comparing across shards means */
+static void readme_shards(const dyvm_suite_ctx *s, const suite_request *q)
+{
+    fprintf(s->readme, "\n## Shards\n\nThe %d shards of this run, each a deterministic slice of the suite's "
+                       "configurations timed in the unsharded order with the others left out:\n\n"
+                       "| shard | host | machine | date | configurations |\n|---:|---|---|---|---:|\n", q->n_shards);
+    for (int i = 0; i < q->n_shards; i++)
+        fprintf(s->readme, "| %d/%d | %s | %s | %s | %zu |\n", q->shards[i].i, q->shards[i].n, q->shards[i].host,
+                q->shards[i].machine, q->shards[i].env.date, q->shards[i].n_rows);
+    fprintf(s->readme, "\nConfigurations of different shards were not timed in the same rounds, so a speed-up between "
+                       "two of them also holds whatever differed between their hosts or times; every row of the CSV and "
+                       "JSON names its host. The environment block below is shard 1's; `shards.json` has every "
+                       "shard's.\n");
+}
+
+static int run_suites(const suite_request *q)
+{
+    static dyvm_suite_ctx s; /* large (the peaks' shape tables): not on the stack */
+    memset(&s, 0, sizeof s);
+    const char *which = q->which, *root = q->root, *backend = q->backend, *precision = q->precision;
+    s.quick = q->quick, s.input_seed = q->seed, s.weights_seed = q->wseed, s.scripts = "scripts/plots";
+    s.backend = backend, s.precision = precision, s.batch = strcmp(backend, "cuda") ? 1 : 128;
+    char why[CLI_ERR];
+    const bool merging = q->shards != NULL;
+    if (!merging && !strcmp(backend, "cuda") && !dyvm_cuda_available(why, sizeof why)) return cli_fail("%s", why);
+    cli_threads(q->threads);
+    s.threads = merging ? q->shards[0].run.threads : cli_thread_count();
+    dyvm_cpu_snapshot load0;
+    dyvm_cpu_snapshot_take(&load0);
+    s.timing = q->timing;
+    s.plots = dyvm_have_gnuplot() && !q->shard_n; /* a shard's report is thrown away */
+    const char *names[DYVM_MAX_PEAK_MODELS];
+    dyvm_config models[DYVM_MAX_PEAK_MODELS];
+    const int nm = dyvm_suite_models(which, q->quick, names);
+    for (int i = 0; i < nm; i++)
+        if (dyvm_config_preset(names[i], &models[i], why, sizeof why)) return cli_fail("%s", why);
+    dyvm_shard_set replay = {q->shards, q->n_shards};
+    if (merging) { /* shard 1's environment and roofs; the rows carry their own floors */
+        const dyvm_shard *f = &q->shards[0];
+        s.env = f->env, s.peaks = f->peaks, s.cpu_peaks = f->cpu_peaks, s.peaks_end = f->peaks_end;
+        s.env.peaks = &s.peaks;
+        s.env.cpu_peaks = f->have_cpu_peaks ? &s.cpu_peaks : NULL;
+        s.env.peaks_end = f->have_peaks_end ? &s.peaks_end : NULL;
+        s.replay = &replay;
+    } else {
+        dyvm_env_collect(&s.env, backend, NULL); /* the device line is filled in when the first model loads */
+        /* the speed of light first, for every model the suites run (and the host CPU's for a GPU run's CPU curve) */
+        if (measure_peaks(&s.peaks, backend, precision, models, nm, q->no_peaks)) return 2;
+        env_of_run(&s.env, &s.timing, &s.peaks);
+        if (strcmp(backend, "cpu")) {
+            dyvm_config cpu_model;
+            if (dyvm_config_preset(q->quick ? "vim-t" : "vim-s", &cpu_model, why, sizeof why)) return cli_fail("%s", why);
+            if (measure_peaks(&s.cpu_peaks, "cpu", "fp32", &cpu_model, 1, q->no_peaks)) return 2;
+            s.env.cpu_peaks = &s.cpu_peaks;
+        }
+    }
+    if (q->shard_n) s.shard_i = q->shard_i, s.shard_n = q->shard_n, s.shard_rows = cJSON_CreateArray();
+    /* the report is written into a temporary folder beside its place and moved there when complete: a run
+       that fails or is interrupted leaves nothing; a previous report of the same name is kept (commit_dir) */
+    char dir[1024], tmp[2100], path[2200], err[CLI_ERR];
+    if (merging) snprintf(dir, sizeof dir, "%s", q->merge_out);
+    else if (q->shard_n) snprintf(dir, sizeof dir, "%s/shard-%d-of-%d", root, q->shard_i, q->shard_n);
+    else snprintf(dir, sizeof dir, "%s/%.10s-%s-%s%s", root, s.env.date, s.env.host, backend, q->quick ? "-quick" : "");
+    char parent[1024];
+    snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = strrchr(parent, '/');
+    if (slash) *slash = 0;
+    else snprintf(parent, sizeof parent, ".");
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp-%d", parent, slash ? slash + 1 : dir, (int)getpid());
+    struct stat rs;
+    if (mkdir_p(parent)) return cli_fail("%s: cannot create the report folder (%s)", parent, strerror(errno));
+    if (stat(parent, &rs) || !S_ISDIR(rs.st_mode))
+        return cli_fail("%s: cannot create the report folder (%s)", parent, strerror(ENOTDIR));
+    if (!merging && !q->shard_n) remove_stale(root);
+    if (mkdir_p(tmp)) return cli_fail("%s: cannot create (%s)", tmp, strerror(errno));
+    s.dir = tmp;
+    snprintf(path, sizeof path, "%s/README.md", tmp);
+    dyvm_afile readme; /* written as the suites run, in place only when the run ends */
+    if (!(s.readme = dyvm_afile_open(&readme, path, "w", err, sizeof err))) return remove_tree(tmp), cli_fail("%s", err);
+    readme_intro(&s, q);
     int rc = 0;
     const double t0 = dyvm_now_ms();
     for (int i = 0; !rc && dyvm_suite_names[i]; i++)
         if (!strcmp(which, "all") || !strcmp(which, dyvm_suite_names[i])) {
             /* the roofs again before the sol suite: how far the machine drifted since the start (its table
                shows sol at both) */
-            if (!strcmp(dyvm_suite_names[i], "sol") && s.peaks.measured) {
+            if (!merging && !strcmp(dyvm_suite_names[i], "sol") && s.peaks.measured) {
                 if (measure_peaks(&s.peaks_end, backend, precision, models, nm, false)) {
                     rc = 2;
                     break;
                 }
                 s.env.peaks_end = &s.peaks_end;
             }
-            fprintf(stderr, "== suite %s\n", dyvm_suite_names[i]);
+            fprintf(stderr, "== suite %s%s\n", dyvm_suite_names[i], q->shard_n ? " (this shard's configurations)" : "");
             fflush(s.readme);
             if (dyvm_run_suite(&s, dyvm_suite_names[i])) rc = 2;
         }
-    env_load_since(&s.env, &load0);
+    if (!merging) env_load_since(&s.env, &load0);
+    if (merging) readme_shards(&s, q);
     fprintf(s.readme, "\n## Environment\n\n");
     dyvm_env_markdown(&s.env, s.readme);
-    if (rc) dyvm_afile_abort(&readme); /* a failed run leaves no report */
+    if (rc || q->shard_n) dyvm_afile_abort(&readme); /* a failed run leaves no report; a shard's is not one */
     else if (dyvm_afile_commit(&readme, err, sizeof err)) rc = cli_fail("%s", err);
-    cJSON *ej = dyvm_env_json(&s.env);
-    snprintf(path, sizeof path, "%s/env.json", tmp);
-    if (!rc && dyvm_write_json(path, ej, err, sizeof err)) rc = cli_fail("%s", err);
-    cJSON_Delete(ej);
-    if (!rc) rc = commit_dir(tmp, dir, sizeof dir) ? 2 : 0;
+    if (q->shard_n) { /* the shard's folder holds shard.json alone */
+        remove_tree(tmp);
+        if (!rc && mkdir_p(tmp)) rc = cli_fail("%s: cannot create (%s)", tmp, strerror(errno));
+        dyvm_shard_run run = {.quick = q->quick, .threads = s.threads, .input_seed = q->seed, .weights_seed = q->wseed,
+                              .timing = s.timing};
+        snprintf(run.suite, sizeof run.suite, "%s", which);
+        snprintf(run.backend, sizeof run.backend, "%s", backend);
+        snprintf(run.precision, sizeof run.precision, "%s", precision ? precision : "fp32");
+        cJSON *sj = dyvm_shard_json(q->shard_i, q->shard_n, &run, &s.env, &s.peaks, s.env.cpu_peaks, s.env.peaks_end,
+                                    s.shard_rows);
+        snprintf(path, sizeof path, "%s/shard.json", tmp);
+        if (!rc && dyvm_write_json(path, sj, err, sizeof err)) rc = cli_fail("%s", err);
+        cJSON_Delete(sj);
+        if (!rc) remove_tree(dir); /* a rerun of the same shard (a requeued job) replaces it */
+    } else {
+        cJSON *ej = dyvm_env_json(&s.env);
+        snprintf(path, sizeof path, "%s/env.json", tmp);
+        if (!rc && dyvm_write_json(path, ej, err, sizeof err)) rc = cli_fail("%s", err);
+        cJSON_Delete(ej);
+        if (merging && !rc) {
+            cJSON *all = cJSON_CreateArray();
+            for (int i = 0; i < q->n_shards; i++) {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddNumberToObject(o, "shard", q->shards[i].i);
+                cJSON_AddNumberToObject(o, "shards", q->shards[i].n);
+                cJSON_AddStringToObject(o, "path", q->shards[i].path);
+                cJSON_AddStringToObject(o, "machine", q->shards[i].machine);
+                cJSON_AddItemToObject(o, "environment", dyvm_env_json(&q->shards[i].env));
+                cJSON_AddItemToArray(all, o);
+            }
+            snprintf(path, sizeof path, "%s/shards.json", tmp);
+            if (dyvm_write_json(path, all, err, sizeof err)) rc = cli_fail("%s", err);
+            cJSON_Delete(all);
+        }
+    }
+    if (!rc) {
+        if (merging || q->shard_n) rc = rename(tmp, dir) ? cli_fail("%s: %s", dir, strerror(errno)) : 0;
+        else rc = commit_dir(tmp, dir, sizeof dir) ? 2 : 0;
+    }
     if (rc) remove_tree(tmp);
     if (!rc) {
-        write_index(root);
+        if (!merging && !q->shard_n) write_index(root);
         fprintf(stderr, "== wrote %s in %.0f s\n", dir, (dyvm_now_ms() - t0) / 1e3);
     }
     return rc;
@@ -328,6 +422,7 @@ int cmd_bench(int argc, char **argv)
     cli_format format = CLI_FMT_MD;
     bool quick = false, profile = false, no_peaks = false, rule_set = false, out_given = false;
     int64_t rounds = 0;
+    int shard_i = 0, shard_n = 0;
     uint64_t order_seed = 0;
     dyvm_timing t = default_timing(false);
     cli_shared c;
@@ -344,12 +439,15 @@ int cmd_bench(int argc, char **argv)
         if (!strcmp(a, "--profile")) { profile = true; continue; }
         if (!strcmp(a, "--no-peaks")) { no_peaks = true; continue; }
         static const char *const own[] = {"--suite", "--out", "--format", "--min-samples", "--min-time", "--max-time",
-                                          "--target-cv", "--rounds", "--order-seed", NULL};
+                                          "--target-cv", "--rounds", "--order-seed", "--shard", NULL};
         if (!(v = cli_value(argc, argv, &i, "bench", own, cli_shared_flags))) return 2;
         const int shared = cli_shared_flag(&c, a, v);
         if (shared < 0) return 2;
         if (shared) continue;
         if (!strcmp(a, "--suite")) suite = v;
+        else if (!strcmp(a, "--shard")) {
+            if (dyvm_shard_parse(v, &shard_i, &shard_n)) return 2;
+        }
         else if (!strcmp(a, "--out")) out = v, out_given = true;
         else if (!strcmp(a, "--format")) {
             if (cli_parse_format(v, &format)) return 2;
@@ -384,8 +482,12 @@ int cmd_bench(int argc, char **argv)
         for (int i = 0; dyvm_suite_names[i]; i++) known |= !strcmp(suite, dyvm_suite_names[i]);
         if (!known) return cli_fail("--suite: \"%s\" is not all, paper, blocks, keep, batch, breakdown, threads or sol", suite);
         if (c.weights || c.preset) return cli_fail("bench: --suite runs the presets; not with --weights or --preset");
-        return run_suites(suite, out, quick, c.threads, c.seed, c.weights_seed, c.backend, c.precision, &t, no_peaks);
+        const suite_request q = {.which = suite, .root = out, .quick = quick, .no_peaks = no_peaks, .threads = c.threads,
+                                 .seed = c.seed, .wseed = c.weights_seed, .backend = c.backend, .precision = c.precision,
+                                 .timing = t, .shard_i = shard_i, .shard_n = shard_n};
+        return run_suites(&q);
     }
+    if (shard_n) return cli_fail("bench: --shard applies to --suite only");
     if (out_given && single_out_folder(out)) return 2;
     if (!c.weights && !c.preset) return cli_fail("bench: give --preset, --weights or --suite");
     char err[CLI_ERR];
@@ -443,4 +545,14 @@ int cmd_bench(int argc, char **argv)
     free(x);
     dyvm_weights_free(&w);
     return rc;
+}
+
+int bench_replay_shards(const dyvm_shard *shards, int n, const char *out)
+{
+    const dyvm_shard_run *r = &shards[0].run;
+    const suite_request q = {.which = r->suite, .root = NULL, .quick = r->quick, .threads = r->threads,
+                             .seed = r->input_seed, .wseed = r->weights_seed, .backend = r->backend,
+                             .precision = r->precision, .timing = r->timing, .shards = shards, .n_shards = n,
+                             .merge_out = out};
+    return run_suites(&q);
 }

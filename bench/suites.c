@@ -66,19 +66,102 @@ static uint64_t round_seed(uint64_t order_seed, const char *suite, int r)
     return dyvm_hash_str(0xcbf29ce484222325ull ^ order_seed, suite) + (uint64_t)r * 0x9e3779b97f4a7c15ull;
 }
 
+/* The relative cost of timing a case, for balancing shards: 1 plus its share of the largest FLOP count of
+ * the set (a case's time per round is bounded by the stopping rule, so cost grows less than its FLOPs) */
+static void case_costs(const dyvm_case *cases, size_t n, double *cost)
+{
+    double most = 0;
+    for (size_t i = 0; i < n; i++) {
+        dyvm_config cfg;
+        dyvm_realized r;
+        dyvm_flops f;
+        char err[CLI_ERR];
+        cost[i] = 0;
+        if (dyvm_config_preset(cases[i].model, &cfg, err, sizeof err) ||
+            dyvm_realized_from_policy(&cfg, cases[i].opts.variant, cases[i].batch, &cases[i].opts.block, cases[i].opts.token,
+                                      cases[i].opts.token_ratio, &r, err, sizeof err))
+            continue;
+        dyvm_flops_count(&cfg, &r, &f);
+        cost[i] = f.full_total * (double)cases[i].batch;
+        most = cost[i] > most ? cost[i] : most;
+    }
+    for (size_t i = 0; i < n; i++) cost[i] = 1.0 + (most > 0 ? cost[i] / most : 0);
+}
+
+/* another shard's case: one sample of 1 ms per round, so that the suite's own code runs through (the report
+ * of a shard run is thrown away; only its timed rows are kept) */
+static int placeholder_row(const dyvm_suite_ctx *s, const dyvm_case *c, dyvm_row *row)
+{
+    memset(row, 0, sizeof *row);
+    row->c = *c;
+    snprintf(row->backend, sizeof row->backend, "%s", s->backend);
+    if (!(row->samples_ms = malloc(sizeof(double) * (size_t)s->timing.rounds))) return -1;
+    row->cap = row->n_samples = (size_t)s->timing.rounds;
+    row->rounds = s->timing.rounds;
+    for (int r = 0; r < s->timing.rounds; r++) row->samples_ms[r] = 1.0, row->round_n[r] = 1;
+    row->stop_reason = "another shard's";
+    row->token_ratio = 1;
+    dyvm_row_finish(row, &s->timing);
+    row->floor_ms = row->sol = NAN;
+    return 0;
+}
+
+/* the rows of a merge: each case's row from the shard that timed it, checked to be that case */
+static int replay_cases(dyvm_suite_ctx *s, const char *suite, int call, const dyvm_case *cases, size_t n, dyvm_row *rows)
+{
+    memset(rows, 0, n * sizeof *rows);
+    for (size_t i = 0; i < n; i++) {
+        const dyvm_case *c = &cases[i];
+        const dyvm_shard_row *sr = dyvm_shard_find(s->replay, suite, call, i);
+        int bad = !sr;
+        if (sr) {
+            const dyvm_case *d = &sr->row.c;
+            bad = strcmp(d->model, c->model) || d->opts.variant != c->opts.variant || strcmp(d->block_policy, c->block_policy) ||
+                  d->batch != c->batch || d->threads != c->threads || d->opts.token_ratio != c->opts.token_ratio ||
+                  d->opts.token != c->opts.token || d->profile != c->profile;
+        }
+        if (!bad && !(rows[i].samples_ms = malloc(sizeof(double) * sr->row.n_samples))) bad = 2;
+        if (bad) {
+            for (size_t k = 0; k < i; k++) dyvm_row_free(&rows[k]);
+            return cli_fail("merge: suite %s, configuration %zu of set %d (%s %s, block %s, batch %lld): %s", suite, i + 1,
+                            call + 1, c->model, dyvm_variant_name(c->opts.variant), c->block_policy, (long long)c->batch,
+                            bad == 2 ? "out of memory" : sr ? "the shard's row is another configuration (shards of other flags?)"
+                                                            : "no shard has it"), -1;
+        }
+        double *samples = rows[i].samples_ms;
+        rows[i] = sr->row;
+        rows[i].samples_ms = samples, rows[i].cap = sr->row.n_samples;
+        memcpy(samples, sr->row.samples_ms, sizeof(double) * sr->row.n_samples);
+    }
+    fprintf(stderr, "[%s] %zu configurations from the shards\n", suite, n);
+    return 0;
+}
+
 /* Times the cases in s->timing.rounds rounds, each in a freshly shuffled order, every model of the suite
- * loaded once up front; progress and an estimate of the time left on stderr. rows[i] belongs to cases[i]. */
+ * loaded once up front; progress and an estimate of the time left on stderr. rows[i] belongs to cases[i].
+ * Sharded (s->shard_n), only this shard's cases are timed, in the unsharded order with the others left out;
+ * replaying a merge (s->replay), the rows come from the shards. */
 static int run_cases(dyvm_suite_ctx *s, const char *suite, const dyvm_case *cases, size_t n, dyvm_row *rows)
 {
     enum { MAX_CASES = 64 };
+    const int call = s->call++;
+    if (n > MAX_CASES) return cli_fail("%s: more than %d configurations", suite, MAX_CASES), -1;
+    if (s->replay) return replay_cases(s, suite, call, cases, n, rows);
     suite_model ms[DYVM_MAX_PEAK_MODELS];
-    int model_of[MAX_CASES], n_models = 0, rc = 0;
+    int model_of[MAX_CASES], shard_of[MAX_CASES], n_models = 0, rc = 0;
+    size_t n_mine = 0;
     memset(ms, 0, sizeof ms);
     memset(rows, 0, n * sizeof *rows);
-    if (n > MAX_CASES) return cli_fail("%s: more than %d configurations", suite, MAX_CASES), -1;
+    if (s->shard_n) {
+        double cost[MAX_CASES];
+        case_costs(cases, n, cost);
+        dyvm_shard_assign(cost, n, s->shard_load, s->shard_n, shard_of);
+    }
     int64_t max_B[DYVM_MAX_PEAK_MODELS] = {0};
     const char *names[DYVM_MAX_PEAK_MODELS] = {0};
     for (size_t i = 0; i < n; i++) {
+        if (s->shard_n && shard_of[i] != s->shard_i - 1) continue;
+        n_mine++;
         int m = 0;
         while (m < n_models && strcmp(names[m], cases[i].model)) m++;
         if (m == n_models) {
@@ -90,14 +173,15 @@ static int run_cases(dyvm_suite_ctx *s, const char *suite, const dyvm_case *case
     }
     for (int m = 0; m < n_models && !rc; m++) rc = model_open(s, &ms[m], names[m], max_B[m]); /* prints its error */
     const double t0 = dyvm_now_ms();
-    const size_t total = (size_t)s->timing.rounds * n;
+    const size_t total = (size_t)s->timing.rounds * n_mine;
     size_t done = 0, order[MAX_CASES];
     for (int r = 0; r < s->timing.rounds && !rc; r++) {
         for (size_t i = 0; i < n; i++) order[i] = i;
         dyvm_shuffle(order, n, round_seed(s->timing.order_seed, suite, r));
-        for (size_t k = 0; k < n && !rc; k++, done++) {
+        for (size_t k = 0; k < n && !rc; k++) {
             const size_t i = order[k];
             const dyvm_case *c = &cases[i];
+            if (s->shard_n && shard_of[i] != s->shard_i - 1) continue; /* another shard's */
             char left[32] = "estimating", tr[32] = "", err[CLI_ERR];
             if (done) snprintf(left, sizeof left, "about %.0f s left", (dyvm_now_ms() - t0) / 1e3 / (double)done * (double)(total - done));
             if (dyvm_variant_prunes(c->opts.variant) && c->opts.token_ratio > 0)
@@ -109,20 +193,27 @@ static int run_cases(dyvm_suite_ctx *s, const char *suite, const dyvm_case *case
             cli_threads(c->threads); /* the threads suite varies it; the others run the suite's count */
             if (dyvm_time_round(m->g, m->be, m->images, c, &s->timing, &rows[i], err, sizeof err))
                 rc = cli_fail("%s: %s", suite, err);
+            done++;
         }
     }
     cli_threads(s->threads);
     for (int m = 0; m < n_models; m++) model_close(&ms[m]);
+    for (size_t i = 0; i < n && !rc; i++)
+        if (s->shard_n && shard_of[i] != s->shard_i - 1 && placeholder_row(s, &cases[i], &rows[i]))
+            rc = cli_fail("out of memory");
     if (rc) {
         for (size_t i = 0; i < n; i++) dyvm_row_free(&rows[i]);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
+        if (s->shard_n && shard_of[i] != s->shard_i - 1) continue;
         dyvm_row_finish(&rows[i], &s->timing);
         /* the peaks are measured with the suite's threads: a floor for fewer threads would not be one */
         if (rows[i].c.threads == s->threads) dyvm_row_apply_floor(&rows[i], peaks_for(s, rows[i].backend));
+        if (s->shard_n) cJSON_AddItemToArray(s->shard_rows, dyvm_shard_row_json(suite, call, i, &rows[i]));
     }
-    fprintf(stderr, "[%s] %zu configurations × %d rounds in %.0f s\n", suite, n, s->timing.rounds, (dyvm_now_ms() - t0) / 1e3);
+    fprintf(stderr, "[%s] %zu configurations × %d rounds in %.0f s%s\n", suite, n_mine, s->timing.rounds,
+            (dyvm_now_ms() - t0) / 1e3, s->shard_n ? " (this shard's)" : "");
     return 0;
 }
 
@@ -638,6 +729,7 @@ static int suite_sol(dyvm_suite_ctx *s)
 
 int dyvm_run_suite(dyvm_suite_ctx *s, const char *name)
 {
+    s->call = 0;
     static const struct { const char *name; int (*fn)(dyvm_suite_ctx *); } suites[] = {
         {"paper", suite_paper}, {"blocks", suite_blocks}, {"keep", suite_keep}, {"batch", suite_batch},
         {"breakdown", suite_breakdown}, {"threads", suite_threads}, {"sol", suite_sol}};

@@ -10,6 +10,7 @@
 
 #include "env.h"
 #include "peaks.h"
+#include "shard.h"
 #include "timing.h"
 
 typedef struct {
@@ -30,6 +31,14 @@ typedef struct {
                              machine's drift over the run; the floors stay those of the start */
     FILE *readme;         /* the folder's README.md, each suite appends its section */
     int plot_failures;
+    /* sharding (shard.h): with shard_n, only shard shard_i's configurations are timed (the others get
+       placeholder rows, so that the suite's own code runs through; its report is thrown away) and their rows
+       collected in shard_rows; with replay, every row comes from the loaded shards instead of the clock */
+    int shard_i, shard_n;
+    double shard_load[DYVM_MAX_SHARDS];
+    cJSON *shard_rows;
+    const dyvm_shard_set *replay;
+    int call; /* the current suite's sets of cases timed so far */
 } dyvm_suite_ctx;
 
 extern const char *const dyvm_suite_names[]; /* NULL-terminated */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The realized policy of a forward's result: tokens per stage and both FLOP conventions (per image). */
 static void realized(dyvm_row *row, const dyvm_backend *be, const dyvm_result *res)
@@ -41,6 +42,7 @@ int dyvm_time_round(dyvm_graph *g, dyvm_backend *be, const float *images, const 
     if (row->rounds == 0) {
         row->c = *c;
         snprintf(row->backend, sizeof row->backend, "%s", be->name);
+        if (gethostname(row->host, sizeof row->host - 1)) snprintf(row->host, sizeof row->host, "unknown");
     }
     dyvm_result res = {0};
     be->profile = c->profile;

@@ -30,6 +30,7 @@ typedef struct {
 typedef struct {
     dyvm_case c;
     char backend[16];
+    char host[64];           /* the machine that timed it (shards of one suite may run on several) */
     double token_ratio;      /* effective: the case's, else the model's; 1 without pruning */
     dyvm_stats st;           /* milliseconds per forward, over every round */
     double *samples_ms;      /* in round order: round_n[0] samples of round 0, then round 1, ... */

@@ -252,8 +252,8 @@ images() { bad "run: input $1" "dyvm: $F/$2: $3" -- run --weights "$W" --input "
 lit() { printf '%s' "$1" | sed 's/[][\.*^$(){}?+|/]/\\&/g'; }
 
 # top level
-bad "no command" "dyvm: no command (expected run, bench, flops, init, compare or info; see dyvm --help)" --
-bad "unknown command" "dyvm: unknown command \"frob\" (expected run, bench, flops, init, compare or info; see dyvm --help)" -- frob
+bad "no command" "dyvm: no command (expected run, bench, flops, init, compare, merge or info; see dyvm --help)" --
+bad "unknown command" "dyvm: unknown command \"frob\" (expected run, bench, flops, init, compare, merge or info; see dyvm --help)" -- frob
 
 # ---- run: flags
 r=(--weights "$W" --input "$X")
