@@ -120,7 +120,7 @@ char *cli_read_text(const char *path, size_t max, size_t *len)
 
 const char *const cli_shared_flags[] = {"--weights", "--preset", "--variant", "--block-policy", "--backend",
                                         "--precision", "--token-policy", "--token-ratio", "--batch", "--seed",
-                                        "--weights-seed", "--threads", "--isa", "--scan", NULL};
+                                        "--weights-seed", "--threads", "--isa", "--scan", "--img-size", NULL};
 
 static bool in_list(const char *a, const char *const *list)
 {
@@ -144,16 +144,29 @@ const char *cli_value(int argc, char **argv, int *i, const char *cmd, const char
     return argv[++*i];
 }
 
-int cli_model(const char *weights_path, const char *preset, uint64_t weights_seed, dyvm_weights *w)
+int cli_preset_config(const char *preset, int64_t img, dyvm_config *c, char *err, size_t errlen)
+{
+    if (dyvm_config_preset(preset, c, err, errlen)) return -1;
+    if (img && dyvm_config_set_img_size(c, img, err, errlen)) {
+        char why[CLI_ERR];
+        snprintf(why, sizeof why, "%s", err);
+        snprintf(err, errlen, "--img-size: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_model(const char *weights_path, const char *preset, uint64_t weights_seed, int64_t img, dyvm_weights *w)
 {
     char err[CLI_ERR];
     if (weights_path && preset) return cli_fail("give --weights or --preset, not both"), -1;
     if (weights_path) {
         if (dyvm_weights_load(w, weights_path, err, sizeof err)) return cli_fail("%s", err), -1;
+        if (img && dyvm_weights_resize(w, img, err, sizeof err)) return dyvm_weights_free(w), cli_fail("--img-size: %s", err), -1;
         return 0;
     }
     dyvm_config cfg;
-    if (dyvm_config_preset(preset ? preset : "vim-t", &cfg, err, sizeof err) ||
+    if (cli_preset_config(preset ? preset : "vim-t", img, &cfg, err, sizeof err) ||
         dyvm_weights_init(w, &cfg, weights_seed, err, sizeof err))
         return cli_fail("%s", err), -1;
     return 0;
@@ -232,6 +245,8 @@ int cli_shared_flag(cli_shared *c, const char *a, const char *v)
         if (cli_u64(a, v, &c->weights_seed)) return -1;
     } else if (!strcmp(a, "--threads")) {
         if (cli_int(a, v, 1, 1024, &c->threads)) return -1;
+    } else if (!strcmp(a, "--img-size")) {
+        if (cli_int(a, v, 1, 16384, &c->img_size)) return -1;
     } else
         return 0;
     return 1;

@@ -43,6 +43,7 @@ typedef struct {
     const char *weights, *preset, *variant, *block_policy, *backend, *precision, *isa, *scan;
     uint64_t weights_seed, seed;
     int64_t batch, threads;
+    int64_t img_size;   /* --img-size: the model at this image size (0: its own) */
     bool have_batch, have_seed;
     bool have_block_policy, have_token; /* given explicitly: refused with a variant that would ignore them */
     dyvm_run_opts opts; /* token policy and ratio here; variant and block policy by cli_shared_finish */
@@ -56,8 +57,11 @@ int cli_shared_flag(cli_shared *c, const char *a, const char *v);
 int cli_shared_finish(cli_shared *c, const char *cmd);
 /* N(0, 1) images (B, C, H, W) from a seed; NULL after one line on stderr. */
 float *cli_random_images(const dyvm_config *c, int64_t B, uint64_t seed);
-/* Loads --weights or generates --preset weights (the seed is printed by the caller). */
-int cli_model(const char *weights_path, const char *preset, uint64_t weights_seed, dyvm_weights *w);
+/* Loads --weights or generates --preset weights (the seed is printed by the caller), at --img-size img when
+ * not 0: a preset generated at that size, loaded weights with pos_embed resized (dyvm_weights_resize). */
+int cli_model(const char *weights_path, const char *preset, uint64_t weights_seed, int64_t img, dyvm_weights *w);
+/* A preset's config at --img-size img (0: its own); -1 with err */
+int cli_preset_config(const char *preset, int64_t img, dyvm_config *c, char *err, size_t errlen);
 /* The backend named by --backend (cpu or cuda; precision fp32 or tf32 for cuda's GEMMs; the scan kernel
  * --scan chose, v1 unless told); NULL after one line on stderr ("no CUDA device: ..." where there is none). */
 struct dyvm_backend *cli_backend(const char *name, const char *precision, const dyvm_weights *w);

@@ -25,8 +25,8 @@ static const char bench_usage[] =
     "                  [--backend cpu|cuda] [--precision fp32|tf32]\n"
     "                  [--seed S] [--weights-seed S] [--format md|csv|json|jsonl] [--profile]\n"
     "                  [--min-samples N] [--min-time S] [--max-time S] [--target-cv X] [--rounds R]\n"
-    "                  [--order-seed S] [--no-peaks] [--isa auto|avx512|avx2|scalar] [--scan v1|v2]\n"
-    "       dyvm bench --suite all|paper|blocks|keep|batch|breakdown|threads|sol [--out reports] [--quick] [--threads N]\n"
+    "                  [--order-seed S] [--no-peaks] [--isa auto|avx512|avx2|scalar] [--scan v1|v2] [--img-size N]\n"
+    "       dyvm bench --suite all|paper|blocks|keep|batch|breakdown|threads|sol|resolution [--out reports] [--quick] [--threads N]\n"
     "                  [--backend cpu|cuda] [--precision fp32|tf32] [--rounds R] [--order-seed S] [--no-peaks]\n"
     "                  [--isa auto|avx512|avx2|scalar] [--scan v1|v2] [--shard i/n]\n"
     "  --shard i/n times only the i-th of n balanced slices of the suites' configurations into OUT/shard-i-of-n/\n"
@@ -349,7 +349,8 @@ static int run_suites(const suite_request *q)
     int rc = 0;
     const double t0 = dyvm_now_ms();
     for (int i = 0; !rc && dyvm_suite_names[i]; i++)
-        if (!strcmp(which, "all") || !strcmp(which, dyvm_suite_names[i])) {
+        /* all: every suite but resolution, which has its own make target (its large sizes take long) */
+        if ((!strcmp(which, "all") && strcmp(dyvm_suite_names[i], "resolution")) || !strcmp(which, dyvm_suite_names[i])) {
             /* the roofs again before the sol suite: how far the machine drifted since the start (its table
                shows sol at both) */
             if (!merging && !strcmp(dyvm_suite_names[i], "sol") && s.peaks.measured) {
@@ -480,7 +481,7 @@ int cmd_bench(int argc, char **argv)
     if (suite) {
         bool known = !strcmp(suite, "all");
         for (int i = 0; dyvm_suite_names[i]; i++) known |= !strcmp(suite, dyvm_suite_names[i]);
-        if (!known) return cli_fail("--suite: \"%s\" is not all, paper, blocks, keep, batch, breakdown, threads or sol", suite);
+        if (!known) return cli_fail("--suite: \"%s\" is not all, paper, blocks, keep, batch, breakdown, threads, sol or resolution", suite);
         if (c.weights || c.preset) return cli_fail("bench: --suite runs the presets; not with --weights or --preset");
         const suite_request q = {.which = suite, .root = out, .quick = quick, .no_peaks = no_peaks, .threads = c.threads,
                                  .seed = c.seed, .wseed = c.weights_seed, .backend = c.backend, .precision = c.precision,
@@ -492,10 +493,10 @@ int cmd_bench(int argc, char **argv)
     if (!c.weights && !c.preset) return cli_fail("bench: give --preset, --weights or --suite");
     char err[CLI_ERR];
     dyvm_config pc; /* a preset's plan is known before its weights are generated */
-    if (c.preset && !dyvm_config_preset(c.preset, &pc, err, sizeof err) && cli_memory_check(&pc, c.batch, c.backend, false))
+    if (c.preset && !cli_preset_config(c.preset, c.img_size, &pc, err, sizeof err) && cli_memory_check(&pc, c.batch, c.backend, false))
         return 2;
     dyvm_weights w;
-    if (cli_model(c.weights, c.preset, c.weights_seed, &w)) return 2;
+    if (cli_model(c.weights, c.preset, c.weights_seed, c.img_size, &w)) return 2;
     dyvm_case cs = {.opts = c.opts, .batch = c.batch, .threads = cli_thread_count(), .profile = profile};
     snprintf(cs.model, sizeof cs.model, "%s", w.cfg.name); /* the preset's name, or the weights' */
     snprintf(cs.block_policy, sizeof cs.block_policy, "%s", c.block_policy);

@@ -11,7 +11,7 @@
 static const char flops_usage[] =
     "usage: dyvm flops (--preset vim-t|vim-s|vim-b|tiny | --weights W.safetensors) [--variant vim|token|block|dyvm]\n"
     "                  [--token-ratio R] [--token-policy learned|even] [--block-policy P] [--batch B]\n"
-    "                  [--seed S] [--convention paper|full] [--format md|csv|json|jsonl]\n"
+    "                  [--seed S] [--convention paper|full] [--format md|csv|json|jsonl] [--img-size N]\n"
     "       dyvm flops --table paper\n"
     "  per image, per stage. --block-policy ratio:R scales the SSM terms of the paper convention by R as the\n"
     "  official calc_flops.py does; learned stands for the model's official keep target; keep:R runs exactly\n"
@@ -130,7 +130,7 @@ int cmd_flops(int argc, char **argv)
     dyvm_convention conv = CONV_PAPER;
     cli_format fmt = CLI_FMT_MD;
     double token_ratio = 0;
-    int64_t batch = 1;
+    int64_t batch = 1, img = 0;
     uint64_t seed = 0;
     dyvm_token_kind tok = TOKEN_LEARNED;
     for (int i = 1; i < argc; i++) {
@@ -138,7 +138,7 @@ int cmd_flops(int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(flops_usage, stdout), 0;
         static const char *const own[] = {"--weights", "--preset", "--variant", "--block-policy", "--table",
                                           "--token-ratio", "--token-policy", "--batch", "--seed", "--convention",
-                                          "--format", NULL};
+                                          "--format", "--img-size", NULL};
         if (!(v = cli_value(argc, argv, &i, "flops", own, NULL))) return 2;
         if (!strcmp(a, "--weights")) weights = v;
         else if (!strcmp(a, "--preset")) preset = v;
@@ -151,6 +151,8 @@ int cmd_flops(int argc, char **argv)
             if (dyvm_parse_token_policy(v, &tok)) return cli_fail("--token-policy: \"%s\" is not learned or even", v);
         } else if (!strcmp(a, "--batch")) {
             if (cli_int(a, v, 1, 1 << 20, &batch)) return 2;
+        } else if (!strcmp(a, "--img-size")) {
+            if (cli_int(a, v, 1, 16384, &img)) return 2;
         } else if (!strcmp(a, "--seed")) {
             if (cli_u64(a, v, &seed)) return 2;
         } else if (!strcmp(a, "--convention")) {
@@ -178,7 +180,7 @@ int cmd_flops(int argc, char **argv)
     dyvm_block_policy bp = {.seed = seed};
     if (dyvm_parse_block_policy(policy, &bp, err, sizeof err)) return cli_fail("--block-policy: %s", err);
     dyvm_weights w;
-    if (cli_model(weights, preset, 1, &w)) return 2;
+    if (cli_model(weights, preset, 1, img, &w)) return 2;
     dyvm_realized r;
     dyvm_flops f;
     int rc = 0;

@@ -31,7 +31,7 @@ int cmd_init(int argc, char **argv)
     if (cli_out_writable(out)) return 2;
     dyvm_weights w;
     char err[CLI_ERR];
-    if (cli_model(NULL, preset, seed, &w)) return 2;
+    if (cli_model(NULL, preset, seed, 0, &w)) return 2;
     int rc = 0;
     if (ratio > 0 && dyvm_config_set_token_ratio(&w.cfg, ratio, err, sizeof err)) rc = cli_fail("%s", err);
     else if (dyvm_weights_save(&w, out, err, sizeof err)) rc = cli_fail("%s", err);

@@ -15,7 +15,7 @@ static const char run_usage[] =
     "                (--input X.safetensors | [--batch B] [--seed S]) --variant vim|token|block|dyvm\n"
     "                [--out O.safetensors] [--backend cpu|cuda] [--precision fp32|tf32] [--block-policy P]\n"
     "                [--token-policy learned|even] [--token-ratio R] [--threads N] [--repeat N]\n"
-    "                [--isa auto|avx512|avx2|scalar] [--scan v1|v2] [--capture] [--profile] [--papi]\n"
+    "                [--isa auto|avx512|avx2|scalar] [--scan v1|v2] [--img-size N] [--capture] [--profile] [--papi]\n"
     "  --isa           the CPU kernels: auto (default) runs the widest this CPU supports (dyvm info --isas)\n"
     "  --scan          the CUDA scan kernel: v1 (default, one direction per launch) or v2 (both directions fused)\n"
     "  --block-policy  learned (default), all, none, ratio:R (seeded by --seed), count:K\n"
@@ -106,11 +106,11 @@ int cmd_run(int argc, char **argv)
                 cli_out_writable(out)))
         return 2;
     dyvm_config pc; /* a preset's plan is known before its weights are generated */
-    if (c.preset && !input && !dyvm_config_preset(c.preset, &pc, err, sizeof err) &&
+    if (c.preset && !input && !cli_preset_config(c.preset, c.img_size, &pc, err, sizeof err) &&
         cli_memory_check(&pc, batch, c.backend, o.capture))
         return 2;
     dyvm_weights w;
-    if (cli_model(c.weights, c.preset, c.weights_seed, &w)) return 2;
+    if (cli_model(c.weights, c.preset, c.weights_seed, c.img_size, &w)) return 2;
     int rc = 2;
     dyvm_papi_session ps = {0};
     st_file in = {0};

@@ -23,7 +23,7 @@ static const char *block_policy_name(const dyvm_row *r)
 /* The scalar fields of a row, in one place for the JSON and the CSV writers (their names are the stable
  * schema): a string, or a number with its CSV format; a field that does not apply to a row is null in the
  * JSON and empty in the CSV. */
-enum { N_FIELDS = 35 };
+enum { N_FIELDS = 38 };
 typedef struct {
     const char *name;
     const char *str;  /* non-NULL: a string field */
@@ -70,6 +70,9 @@ static void row_fields(const dyvm_row *r, field f[N_FIELDS])
         {"gflops_paper_per_s", NULL, r->gflops_paper_per_s, "%.3f", false},
         {"gflops_full_per_s", NULL, r->gflops_full_per_s, "%.3f", false},
         {"block_keep_ratio", NULL, r->flops.block_ratio, "%.4f", false},
+        {"weights_bytes", NULL, r->weights_bytes, "%.0f", false},
+        {"peak_bytes", NULL, r->peak_bytes, "%.0f", false},
+        {"max_rss_bytes", NULL, r->max_rss_bytes, "%.0f", r->max_rss_bytes <= 0},
         {"host", r->host, 0, NULL, false}, /* last: the older columns keep their places */
     };
     memcpy(f, all, sizeof all);

@@ -10,7 +10,7 @@
 #include "report.h"
 #include "rng.h"
 
-const char *const dyvm_suite_names[] = {"paper", "blocks", "keep", "batch", "breakdown", "threads", "sol", NULL};
+const char *const dyvm_suite_names[] = {"paper", "blocks", "keep", "batch", "breakdown", "threads", "sol", "resolution", NULL};
 
 /* ---- models and the interleaved rounds ---- */
 
@@ -34,7 +34,7 @@ static void model_close(suite_model *m)
 static int model_open(dyvm_suite_ctx *s, suite_model *m, const char *preset, int64_t max_B)
 {
     char err[CLI_ERR];
-    if (cli_model(NULL, preset, s->weights_seed, &m->w)) return -1;
+    if (cli_model(NULL, preset, s->weights_seed, 0, &m->w)) return -1;
     if (!(m->be = cli_backend(s->backend, s->precision, &m->w))) return -1;
     if (m->be->device && !s->env.device[0]) snprintf(s->env.device, sizeof s->env.device, "%s", m->be->device);
     if (!(m->g = dyvm_graph_new(m->be, max_B, err, sizeof err))) return cli_fail("%s", err), -1;
@@ -727,15 +727,114 @@ static int suite_sol(dyvm_suite_ctx *s)
     return rc;
 }
 
+
+/* least-squares slope of log y against log x: the exponent of y ~ x^e */
+static double loglog_slope(const double *x, const double *y, size_t n)
+{
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double a = log(x[i]), b = log(y[i]);
+        sx += a, sy += b, sxx += a * a, sxy += a * b;
+    }
+    const double d = (double)n * sxx - sx * sx;
+    return d > 0 ? ((double)n * sxy - sx * sy) / d : NAN;
+}
+
+/* Vim and DyVM against the number of tokens: the four variants at several image sizes, batch 1 on the CPU
+ * (on a GPU, the batch that keeps batch 128's tokens at 224: the same activations budget at every size) */
+static int suite_resolution(dyvm_suite_ctx *s)
+{
+    static const int full_px[] = {224, 320, 448, 640, 896, 1024}, quick_px[] = {224, 448, 640};
+    const int *px = s->quick ? quick_px : full_px;
+    const size_t ns = s->quick ? 3 : 6, n = ns * 4;
+    const char *base = big(s);
+    dyvm_case cases[24];
+    dyvm_row rows[24];
+    int64_t tokens[6], batch[6];
+    for (size_t k = 0; k < ns; k++) {
+        char model[32], block[32];
+        snprintf(model, sizeof model, "%s@%d", base, px[k]);
+        official_block(model, block, sizeof block);
+        tokens[k] = (int64_t)(px[k] / 16) * (px[k] / 16) + 1;
+        batch[k] = strcmp(s->backend, "cpu") ? (s->batch * 197 + tokens[k] - 1) / tokens[k] : s->batch;
+        for (int v = 0; v < 4; v++) cases[k * 4 + (size_t)v] = make_case(s, model, (dyvm_variant)v, block, 0, batch[k]);
+    }
+    int rc = run_cases(s, "resolution", cases, n, rows);
+    if (rc) return rc < 0 ? -1 : 0;
+    for (size_t i = 0; i < n; i++)
+        if (i % 4) dyvm_row_speedup(&rows[i], &rows[i - i % 4], "vim", &s->timing);
+    double e[4];
+    for (int v = 0; v < 4; v++) { /* time per image against tokens */
+        double x[6], y[6];
+        for (size_t k = 0; k < ns; k++) x[k] = (double)tokens[k], y[k] = rows[k * 4 + (size_t)v].st.median / (double)batch[k];
+        e[v] = loglog_slope(x, y, ns);
+    }
+    dyvm_afile daf;
+    FILE *dat = open_out(s, "resolution", "dat", &daf);
+    if (!dat) return free_rows(rows, n), -1;
+    fprintf(s->readme, "\n## resolution: time and memory against the number of tokens\n\n%s at %d image sizes (%s pixels: "
+                       "the official patch 16, so 197 to %lld tokens), batch %s; the official keep targets (block `keep:R`, "
+                       "learned token predictors at the model's ratio). Position embeddings generated at each size "
+                       "(preset weights). Speed-ups against dense Vim at the same size. Memory: the backend's high-water "
+                       "mark of a forward (weights, activations, scratch: `peak_bytes`); the buffers are sized for the unpruned sequence, so the four variants of a size hold the same memory%s. The exponent e of time per image "
+                       "~ tokens^e is a least-squares fit on the log-log points. Floors: the GEMM roofs measured at 224 "
+                       "pixels (the best rate where a size's shapes were not measured). %s",
+            s->quick ? "Vim-T" : "Vim-S", (int)ns, s->quick ? "224, 448, 640" : "224, 320, 448, 640, 896, 1024",
+            (long long)tokens[ns - 1], strcmp(s->backend, "cpu") ? "keeping about 128 × 197 tokens per batch" : "1",
+            strcmp(s->backend, "cpu") ? "" : "; `max_rss_bytes` in the CSV is the process's peak resident set so far",
+            intervals_note);
+    fprintf(s->readme, "| pixels | tokens | batch | variant | median ms | ms per image | images/s | speed-up [95 %% CI] | "
+                       "paper GFLOPs | full GFLOPs | floor ms | sol | peak MB |\n"
+                       "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (size_t i = 0; i < n; i++) {
+        const dyvm_row *r = &rows[i];
+        const size_t k = i / 4;
+        char sp[96], fl[16], so[16];
+        fprintf(s->readme, "| %d | %lld | %lld | %s | %.2f | %.2f | %.2f | %s | %.3f | %.3f | %s | %s | %.1f |\n", px[k],
+                (long long)tokens[k], (long long)batch[k], dyvm_variant_name(r->c.opts.variant), r->st.median,
+                r->st.median / (double)batch[k], r->images_per_s, i % 4 ? speedup_text(r, sp, sizeof sp) : "1 (baseline)",
+                r->flops.paper_total / 1e9, r->flops.full_total / 1e9, num2(r->floor_ms, fl, sizeof fl),
+                num2(r->sol, so, sizeof so), r->peak_bytes / 1e6);
+    }
+    const dyvm_row *d0 = &rows[3], *d1 = &rows[(ns - 1) * 4 + 3];
+    fprintf(s->readme, "\nTime per image grows as tokens^e with e = %.2f (vim), %.2f (token), %.2f (block), %.2f (dyvm). "
+                       "The DyVM speed-up over dense goes from %.2f× [%.2f, %.2f] at %d pixels to %.2f× [%.2f, %.2f] at %d "
+                       "pixels%s.\n",
+            e[0], e[1], e[2], e[3], d0->speedup.est, d0->speedup.lo, d0->speedup.hi, px[0], d1->speedup.est, d1->speedup.lo,
+            d1->speedup.hi, px[ns - 1],
+            d1->speedup.lo > d0->speedup.hi   ? ": it grows with the number of tokens (the intervals do not overlap)"
+            : d1->speedup.hi < d0->speedup.lo ? ": it shrinks with the number of tokens (the intervals do not overlap)"
+                                              : ": the two intervals overlap, no measurable change");
+    for (int v = 0; v < 4; v++) {
+        fprintf(dat, "# %s: tokens ms_per_image peak_mb images_per_s\n", dyvm_variant_name((dyvm_variant)v));
+        for (size_t k = 0; k < ns; k++) {
+            const dyvm_row *r = &rows[k * 4 + (size_t)v];
+            fprintf(dat, "%lld %.6f %.3f %.4f\n", (long long)tokens[k], r->st.median / (double)batch[k], r->peak_bytes / 1e6,
+                    r->images_per_s);
+        }
+        fprintf(dat, "\n\n");
+    }
+    if (close_out(&daf)) return free_rows(rows, n), -1;
+    char extra[256];
+    snprintf(extra, sizeof extra, "e_vim=%.3f; e_token=%.3f; e_block=%.3f; e_dyvm=%.3f", e[0], e[1], e[2], e[3]);
+    rc = plot(s, "resolution_time", "resolution", "resolution_time", extra) || plot(s, "resolution_memory", "resolution", "resolution_memory", NULL)
+             ? -1 : 0;
+    fprintf(s->readme, "\nThe same rows in full:\n\n");
+    dyvm_rows_markdown(s->readme, rows, n);
+    if (!rc) rc = write_tables(s, "resolution", rows, n);
+    free_rows(rows, n);
+    return rc;
+}
+
 int dyvm_run_suite(dyvm_suite_ctx *s, const char *name)
 {
     s->call = 0;
     static const struct { const char *name; int (*fn)(dyvm_suite_ctx *); } suites[] = {
         {"paper", suite_paper}, {"blocks", suite_blocks}, {"keep", suite_keep}, {"batch", suite_batch},
-        {"breakdown", suite_breakdown}, {"threads", suite_threads}, {"sol", suite_sol}};
+        {"breakdown", suite_breakdown}, {"threads", suite_threads}, {"sol", suite_sol}, {"resolution", suite_resolution}};
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
         if (!strcmp(name, suites[i].name)) return suites[i].fn(s);
-    return cli_fail("unknown suite \"%s\" (expected paper, blocks, keep, batch, breakdown, threads, sol or all)", name), -1;
+    return cli_fail("unknown suite \"%s\" (expected paper, blocks, keep, batch, breakdown, threads, sol, resolution or all)", name), -1;
 }
 
 int dyvm_suite_models(const char *which, bool quick, const char *names[DYVM_MAX_PEAK_MODELS])

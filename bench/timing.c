@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* The realized policy of a forward's result: tokens per stage and both FLOP conventions (per image). */
@@ -71,11 +72,15 @@ int dyvm_time_round(dyvm_graph *g, dyvm_backend *be, const float *images, const 
         }
         measured += ms / 1e3;
         for (int s = 0; s < STAGE_COUNT; s++) row->stage_ms[s] += res.stage_ms[s];
+        row->weights_bytes = (double)res.weights_bytes;
+        row->peak_bytes = fmax(row->peak_bytes, (double)res.peak_bytes);
         if (dyvm_should_stop(&t->rule, row->samples_ms + first, row->n_samples - first, measured, &row->stop_reason))
             break;
     }
     dyvm_result_free(&res);
     be->profile = false;
+    struct rusage ru; /* the process's peak resident set so far (Linux: kilobytes) */
+    if (!strcmp(be->name, "cpu") && !getrusage(RUSAGE_SELF, &ru)) row->max_rss_bytes = 1024.0 * (double)ru.ru_maxrss;
     row->round_n[row->rounds] = row->n_samples - first;
     row->round_median_ms[row->rounds] = dyvm_median(row->samples_ms + first, row->n_samples - first);
     row->rounds++;

@@ -49,6 +49,8 @@ typedef struct {
     int n_tokens;
     double stage_ms[STAGE_COUNT];       /* mean per forward, when profiled */
     double floor_ms, sol;               /* peaks.h; NAN when the peaks were not measured */
+    double weights_bytes, peak_bytes;   /* the backend's memory (backend.h): weights; high-water mark of a forward */
+    double max_rss_bytes;               /* CPU: the process's peak resident set so far (getrusage); 0 on a GPU */
     double stage_floor_ms[STAGE_COUNT];
     bool have_speedup;                  /* set by the suite that compares this row with a baseline */
     dyvm_interval speedup;              /* baseline median / this median, 95 % interval */

@@ -3,6 +3,12 @@
 
 #include <time.h>
 
+void dyvm_mem_add(dyvm_backend *be, int64_t delta)
+{
+    be->mem_now = (uint64_t)((int64_t)be->mem_now + delta);
+    if (be->mem_now > be->mem_peak) be->mem_peak = be->mem_now;
+}
+
 #ifdef DYVM_HAVE_NVTX
 #include <nvtx3/nvToolsExt.h>
 

@@ -46,6 +46,12 @@ struct dyvm_backend {
     /* set by a backend whose backward ssm_branch also does the combine: it writes (y_fwd + y_bwd) / 2 into the
        forward branch's y, needs no y of its own (the graph allocates none), and combine_out_proj ignores y_b */
     bool fuses_directions;
+    /* the memory the backend holds, in bytes requested (alignment padding not counted): the weights it reads,
+       every buffer alloc gave and release did not take back, its scratch; mem_peak is the high-water mark
+       since the graph last reset it (at the start of each forward) */
+    uint64_t mem_weights, mem_now, mem_peak;
+    /* sizes the scratch up front (the memory plan's scratch), so that no forward grows it; NULL: on demand */
+    void (*reserve_scratch)(dyvm_backend *be, size_t bytes);
 
     /* h (B, L, D) = [patches[:c], cls, patches[c:]] + pos_embed, from images (B, C, H, W) */
     void (*embed)(dyvm_backend *be, const float *images, int64_t B, float *h);
@@ -83,6 +89,9 @@ struct dyvm_backend {
     double (*timer_stop_ms)(dyvm_backend *be);
     const char *device; /* one line for the environment block: GPU, driver, runtime, clocks; NULL on the CPU */
 };
+
+/* mem_now += delta, and the high-water mark after it (the backends' alloc, release and scratch call it) */
+void dyvm_mem_add(dyvm_backend *be, int64_t delta);
 
 /* Monotonic milliseconds, for the profile timers. */
 double dyvm_now_ms(void);

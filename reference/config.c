@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int64_t dyvm_keep_count(double ratio, int stage, int64_t M)
@@ -94,6 +95,20 @@ int dyvm_config_finish(dyvm_config *c, char *err, size_t errlen)
     return c->n_prune && c->token_ratio > 0 ? dyvm_config_set_token_ratio(c, c->token_ratio, err, errlen) : 0;
 }
 
+int dyvm_config_set_img_size(dyvm_config *c, int64_t img, char *err, size_t errlen)
+{
+    if (img < c->patch || img % c->patch) {
+        snprintf(err, errlen, "image size %lld is not a multiple of the patch size %lld", (long long)img,
+                 (long long)c->patch);
+        return -1;
+    }
+    dyvm_config n = *c;
+    n.img = img;
+    if (dyvm_config_finish(&n, err, errlen)) return -1;
+    *c = n;
+    return 0;
+}
+
 int64_t dyvm_tokens_at_layer(const dyvm_config *c, int64_t layer, int pruning)
 {
     int64_t n = c->M;
@@ -113,8 +128,20 @@ int dyvm_config_preset(const char *name, dyvm_config *c, char *err, size_t errle
         /* the shape of the golden "tiny" case: smoke tests and compute-sanitizer runs */
         {"tiny", 32, 32, 8, 4, 10, 0.7, 0.8},
     };
+    /* "vim-s@448": the preset at another image size (the resolution suite's models) */
+    const char *at = strchr(name, '@');
+    const size_t base = at ? (size_t)(at - name) : strlen(name);
+    long long img = 0;
+    if (at) {
+        char *end;
+        img = at[1] >= '0' && at[1] <= '9' ? strtoll(at + 1, &end, 10) : -1;
+        if (img < 1 || *end || img > 16384) {
+            snprintf(err, errlen, "preset \"%s\": the size after @ is not an image size in pixels", name);
+            return -1;
+        }
+    }
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
-        if (strcmp(name, presets[i].name) != 0) continue;
+        if (strlen(presets[i].name) != base || strncmp(name, presets[i].name, base) != 0) continue;
         memset(c, 0, sizeof *c);
         snprintf(c->name, sizeof c->name, "%s", name);
         c->img = presets[i].img;
@@ -132,6 +159,7 @@ int dyvm_config_preset(const char *name, dyvm_config *c, char *err, size_t errle
         for (int k = 0; k < 3; k++) c->prune_loc[k] = (k + 1) * c->depth / 4; /* 6, 12, 18 of 24 */
         c->token_ratio = presets[i].token_ratio;
         c->block_ratio = presets[i].block_ratio;
+        if (img) c->img = img; /* finish checks it against the patch size */
         return dyvm_config_finish(c, err, errlen);
     }
     snprintf(err, errlen, "unknown preset \"%s\" (expected vim-t, vim-s, vim-b or tiny)", name);

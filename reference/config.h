@@ -39,6 +39,9 @@ int dyvm_config_preset(const char *name, dyvm_config *cfg, char *err, size_t err
 /* Checks every size against the model's domain (before multiplying any of them), then recomputes derived
  * fields (E, M, cls_pos, token_keep); -1 with err naming the field (by its metadata key) when outside. */
 int dyvm_config_finish(dyvm_config *cfg, char *err, size_t errlen);
+/* The config at another image size (a multiple of the patch size): patches, class position and keep counts
+ * follow; -1 with err ("image size 225 is not a multiple of the patch size 16") otherwise. */
+int dyvm_config_set_img_size(dyvm_config *cfg, int64_t img, char *err, size_t errlen);
 /* n_k = int(ratio ** (k+1) * M), computed in double as Python does. */
 int64_t dyvm_keep_count(double ratio, int stage, int64_t M);
 /* Sets token_ratio and token_keep; -1 with err when a stage would keep no token. */

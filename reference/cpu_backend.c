@@ -4,12 +4,25 @@
 
 #include "cpu_ops.h"
 
+/* each buffer 64-byte aligned after a 64-byte header that holds its size, for the memory count */
+enum { HEADER = 64 };
 static void *cpu_alloc(dyvm_backend *be, size_t bytes)
 {
-    (void)be;
-    return aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    char *p = aligned_alloc(64, HEADER + ((bytes + 63) & ~(size_t)63));
+    if (!p) return NULL;
+    memcpy(p, &bytes, sizeof bytes);
+    dyvm_mem_add(be, (int64_t)bytes);
+    return p + HEADER;
 }
-static void cpu_release(dyvm_backend *be, void *p) { (void)be, free(p); }
+static void cpu_release(dyvm_backend *be, void *p)
+{
+    if (!p) return;
+    size_t bytes;
+    memcpy(&bytes, (char *)p - HEADER, sizeof bytes);
+    dyvm_mem_add(be, -(int64_t)bytes);
+    free((char *)p - HEADER);
+}
+static void cpu_reserve_scratch(dyvm_backend *be, size_t bytes) { cpu_scratch_reserve(&((cpu_ctx *)be->ctx)->scratch, bytes); }
 static void cpu_copy(dyvm_backend *be, void *dst, const void *src, size_t bytes)
 {
     (void)be;
@@ -36,7 +49,10 @@ dyvm_backend *dyvm_cpu_backend(const dyvm_weights *w)
         .embed = cpu_embed, .add_norm = cpu_add_norm, .linear = cpu_linear, .block_logits = cpu_block_logits,
         .ssm_branch = cpu_ssm_branch, .combine_out_proj = cpu_combine_out_proj,
         .predictor_scores = cpu_predictor_scores, .top_k = cpu_top_k, .gather = cpu_gather, .head = cpu_head,
-        .destroy = cpu_destroy,
+        .destroy = cpu_destroy, .reserve_scratch = cpu_reserve_scratch,
     };
+    c->scratch.be = be;
+    be->mem_weights = (uint64_t)(w->arena_floats * sizeof(float)); /* read in place: the host's copy */
+    dyvm_mem_add(be, (int64_t)be->mem_weights);
     return be;
 }

@@ -8,15 +8,20 @@
 
 #include "cpu_isa.h"
 
+void cpu_scratch_reserve(cpu_scratch *s, size_t bytes)
+{
+    if (bytes <= s->size) return;
+    free(s->p);
+    if (s->be) dyvm_mem_add(s->be, (int64_t)bytes - (int64_t)s->size);
+    s->size = bytes;
+    s->p = aligned_alloc(64, (s->size + 63) & ~(size_t)63);
+    if (!s->p) abort(); /* the graph sized everything up front; running out here is not recoverable */
+}
+
 float *cpu_scratch_get(cpu_scratch *s, size_t floats)
 {
     size_t bytes = floats * sizeof(float);
-    if (bytes > s->size) {
-        free(s->p);
-        s->size = bytes + bytes / 4;
-        s->p = aligned_alloc(64, (s->size + 63) & ~(size_t)63);
-        if (!s->p) abort(); /* the graph sized everything up front; running out here is not recoverable */
-    }
+    if (bytes > s->size) cpu_scratch_reserve(s, bytes + bytes / 4);
     return s->p;
 }
 

@@ -12,8 +12,10 @@
 typedef struct {
     void *p;
     size_t size;
+    dyvm_backend *be; /* whose memory count it is part of */
 } cpu_scratch;
-float *cpu_scratch_get(cpu_scratch *s, size_t floats);
+float *cpu_scratch_get(cpu_scratch *s, size_t floats); /* grown by a quarter more than asked when short */
+void cpu_scratch_reserve(cpu_scratch *s, size_t bytes);   /* at least bytes, counted in its backend's memory */
 
 typedef struct {
     const dyvm_weights *w;

@@ -183,6 +183,11 @@ dyvm_graph *dyvm_graph_new(dyvm_backend *be, int64_t max_B, char *err, size_t er
     for (size_t i = 0; i < B * M; i++) iota[i] = (int32_t)(i % M);
     be->upload(be, g->iota, iota, B * M * sizeof *iota);
     free(iota);
+    if (be->reserve_scratch) { /* the plan's scratch now: no forward grows it (nor times a reallocation) */
+        dyvm_mem_plan plan;
+        dyvm_memory_plan(c, max_B, true, false, &plan);
+        be->reserve_scratch(be, (size_t)plan.scratch);
+    }
     return g;
 }
 
@@ -357,6 +362,7 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
 
     memset(&be->work, 0, sizeof be->work);
     memset(be->stage_ms, 0, sizeof be->stage_ms);
+    be->mem_peak = be->mem_now; /* this forward's high-water mark from here */
     double t;
     const bool learned_blocks = selects && o->block.kind == BLOCK_LEARNED;
     res->block_heads_ran = learned_blocks;
@@ -456,6 +462,7 @@ int dyvm_forward(dyvm_graph *g, const float *images, int64_t B, const dyvm_run_o
     be->download(be, res->logits, g->logits, sizeof(float) * (size_t)(B * cfg.classes));
     res->work = be->work;
     memcpy(res->stage_ms, be->stage_ms, sizeof res->stage_ms);
+    res->weights_bytes = be->mem_weights, res->peak_bytes = be->mem_peak;
     rc = 0;
 done:
     if (rc && !err[0]) snprintf(err, errlen, "out of memory during the forward pass");

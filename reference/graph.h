@@ -41,6 +41,8 @@ typedef struct {
     int64_t branch_images[DYVM_MAX_DEPTH][2]; /* images that ran each layer's forward and backward branch */
     bool block_heads_ran;  /* the learned block policy evaluated the block heads */
     bool predictors_ran;   /* the learned token policy evaluated the score predictors */
+    uint64_t weights_bytes, peak_bytes; /* the backend's memory (backend.h): its weights, and its high-water
+                                           mark over this forward (weights, buffers, scratch) */
     int64_t scored[8];     /* tokens scored or selected from at each pruning stage */
     dyvm_work work;        /* what the backend executed (work.h) */
     double stage_ms[STAGE_COUNT]; /* time per stage when the backend profiles (be->profile) */

@@ -8,6 +8,7 @@
 
 #include "checked.h"
 #include "memplan.h"
+#include "pos_embed.h"
 #include "rng.h"
 #include "safetensors.h"
 
@@ -517,6 +518,39 @@ done:
     free(t);
     if (rc) dyvm_weights_free(w);
     return rc;
+}
+
+static param *table_of(const dyvm_weights *w, size_t *n);
+
+int dyvm_weights_resize(dyvm_weights *w, int64_t img, char *err, size_t errlen)
+{
+    if (img == w->cfg.img) return 0;
+    dyvm_config c = w->cfg;
+    if (dyvm_config_set_img_size(&c, img, err, errlen)) return -1;
+    dyvm_weights n;
+    memset(&n, 0, sizeof n);
+    n.cfg = c;
+    size_t count = 0, count_old = 0;
+    param *t = make_table(&n, &count, err, errlen), *old = t ? table_of(w, &count_old) : NULL;
+    if (!t || !old || count != count_old || make_arena(&n, t, count, err, errlen)) {
+        if (t && !old) snprintf(err, errlen, "out of memory resizing the weights");
+        free(t), free(old), dyvm_weights_free(&n);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (t[i].slot == &n.pos_embed) /* (1, M + 1, D): row 0 kept, the rest a grid (pos_embed.h) */
+            dyvm_pos_embed_resize(*old[i].slot, w->cfg.img / w->cfg.patch, n.pos_embed, c.img / c.patch, c.D, 1);
+        else if (!(t[i].group == GROUP_BLOCK_HEAD && !w->has_block_heads) && !(t[i].group == GROUP_PREDICTOR && !w->has_predictors))
+            memcpy(*t[i].slot, *old[i].slot, sizeof(float) * (size_t)numel(&t[i]));
+    }
+    n.has_block_heads = w->has_block_heads, n.has_predictors = w->has_predictors, n.seed = w->seed;
+    snprintf(n.source, sizeof n.source, "%.100s; pos_embed resized from %lld to %lld pixels", w->source[0] ? w->source : "weights",
+             (long long)w->cfg.img, (long long)img);
+    derive(&n);
+    free(t), free(old);
+    dyvm_weights_free(w);
+    *w = n;
+    return 0;
 }
 
 int dyvm_weights_load(dyvm_weights *w, const char *path, char *err, size_t errlen)

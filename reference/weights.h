@@ -72,6 +72,9 @@ int dyvm_weights_load(dyvm_weights *w, const char *path, char *err, size_t errle
 int dyvm_weights_from_file(dyvm_weights *w, const st_file *f, char *err, size_t errlen);
 int dyvm_weights_save(const dyvm_weights *w, const char *path, char *err, size_t errlen);
 void dyvm_weights_free(dyvm_weights *w);
+/* The same model at another image size: every parameter kept, pos_embed resized as the official code does
+ * when it fine-tunes at a new resolution (pos_embed.h); nothing to do at the same size. -1 with err. */
+int dyvm_weights_resize(dyvm_weights *w, int64_t img, char *err, size_t errlen);
 size_t dyvm_weights_count(const dyvm_weights *w); /* parameters, for reports */
 
 #endif

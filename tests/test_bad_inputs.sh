@@ -444,7 +444,7 @@ bad "bench: --max-time inf" 'dyvm: --max-time: "inf" is not a number in [0, 3600
 bad "bench: --target-cv 2" 'dyvm: --target-cv: "2" is not a number in [0, 1]' -- bench --preset tiny --target-cv 2
 bad "bench: --rounds 0" 'dyvm: --rounds: "0" is not an integer in 1..16' -- bench --preset tiny --rounds 0
 bad "bench: --format xml" 'dyvm: --format: "xml" is not md, csv, json or jsonl' -- bench --preset tiny --format xml
-bad "bench: --suite nope" 'dyvm: --suite: "nope" is not all, paper, blocks, keep, batch, breakdown, threads or sol' -- bench --suite nope --out rep
+bad "bench: --suite nope" 'dyvm: --suite: "nope" is not all, paper, blocks, keep, batch, breakdown, threads, sol or resolution' -- bench --suite nope --out rep
 bad "bench: --suite with --preset" "dyvm: bench: --suite runs the presets; not with --weights or --preset" -- bench --suite paper --preset tiny --out rep
 bad "bench: --suite --backend tpu" 'dyvm: --backend: "tpu" is not cpu or cuda' -- bench --suite paper --backend tpu --out rep
 # was a bug, fixed now: --precision is checked only when the first configuration builds its backend:
