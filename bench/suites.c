@@ -143,11 +143,11 @@ static int replay_cases(dyvm_suite_ctx *s, const char *suite, int call, const dy
  * replaying a merge (s->replay), the rows come from the shards. */
 static int run_cases(dyvm_suite_ctx *s, const char *suite, const dyvm_case *cases, size_t n, dyvm_row *rows)
 {
-    enum { MAX_CASES = 64 };
+    enum { MAX_CASES = 64, MAX_MODELS = 8 }; /* the resolution suite: a model per image size */
     const int call = s->call++;
     if (n > MAX_CASES) return cli_fail("%s: more than %d configurations", suite, MAX_CASES), -1;
     if (s->replay) return replay_cases(s, suite, call, cases, n, rows);
-    suite_model ms[DYVM_MAX_PEAK_MODELS];
+    suite_model ms[MAX_MODELS];
     int model_of[MAX_CASES], shard_of[MAX_CASES], n_models = 0, rc = 0;
     size_t n_mine = 0;
     memset(ms, 0, sizeof ms);
@@ -157,15 +157,15 @@ static int run_cases(dyvm_suite_ctx *s, const char *suite, const dyvm_case *case
         case_costs(cases, n, cost);
         dyvm_shard_assign(cost, n, s->shard_load, s->shard_n, shard_of);
     }
-    int64_t max_B[DYVM_MAX_PEAK_MODELS] = {0};
-    const char *names[DYVM_MAX_PEAK_MODELS] = {0};
+    int64_t max_B[MAX_MODELS] = {0};
+    const char *names[MAX_MODELS] = {0};
     for (size_t i = 0; i < n; i++) {
         if (s->shard_n && shard_of[i] != s->shard_i - 1) continue;
         n_mine++;
         int m = 0;
         while (m < n_models && strcmp(names[m], cases[i].model)) m++;
         if (m == n_models) {
-            if (n_models == DYVM_MAX_PEAK_MODELS) return cli_fail("%s: too many models", suite), -1;
+            if (n_models == MAX_MODELS) return cli_fail("%s: too many models", suite), -1;
             names[n_models++] = cases[i].model;
         }
         model_of[i] = m;
