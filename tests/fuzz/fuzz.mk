@@ -27,7 +27,7 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra $(FUZZ_SAN) -Irefere
 FUZZ_LIBS    := -lcjson -lm
 # the objects each target needs
 FUZZ_OBJ_safetensors := safetensors atomic_file
-FUZZ_OBJ_weights     := safetensors atomic_file weights config rng checked memplan
+FUZZ_OBJ_weights     := safetensors atomic_file weights config rng checked memplan pos_embed
 FUZZ_OBJ_images      := safetensors atomic_file images config checked
 FUZZ_ALL     := safetensors weights images
 FUZZ_OBJ     := $(patsubst %,$(FUZZ_DIR)/reference/%.o,$(sort $(foreach t,$(FUZZ_ALL),$(FUZZ_OBJ_$(t)))))
