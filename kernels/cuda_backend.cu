@@ -11,6 +11,8 @@
 #include <cublas_v2.h>
 #include <string.h>
 
+#include <unordered_map>
+
 #include "cuda_backend.h"
 #include "cuda_common.cuh"
 
@@ -36,6 +38,7 @@ struct cuda_ctx {
     float *scratch;   /* device scratch, grown on demand */
     size_t scratch_floats;
     int scan;         /* 1 or 2 */
+    std::unordered_map<void *, size_t> sizes; /* of every buffer alloc gave out, for the memory count */
     scan2_params v2;  /* the forward branch's half of the fused scan, completed by the backward branch */
     cudaEvent_t t0, t1;
     char device[512];
@@ -71,10 +74,12 @@ static float *scratch(cuda_ctx *c, size_t floats)
     if (floats > c->scratch_floats) {
         wait_stream(c); /* kernels may still read the old scratch */
         CUDA_OK(cudaFree(c->scratch));
+        dyvm_mem_add(c->be, -(int64_t)(c->scratch_floats * sizeof(float)));
         c->scratch = NULL, c->scratch_floats = 0;
         const size_t grown = floats + floats / 4;
         c->scratch = (float *)dev_alloc_or_exit(grown * sizeof(float), "the backend's scratch");
         c->scratch_floats = grown;
+        dyvm_mem_add(c->be, (int64_t)(grown * sizeof(float)));
     }
     return c->scratch;
 }
@@ -93,17 +98,21 @@ static void gemm_xwt(cuda_ctx *c, const float *x, int64_t ldx, const float *W, i
 /* NULL when out of memory (the caller names the buffer), the failed cudaMalloc's error cleared */
 static void *cu_alloc(dyvm_backend *be, size_t bytes)
 {
-    (void)be;
     void *p = NULL;
-    if (cudaMalloc(&p, bytes ? bytes : 1) == cudaSuccess) return p;
-    cudaGetLastError();
-    return NULL;
+    if (cudaMalloc(&p, bytes ? bytes : 1) != cudaSuccess) return cudaGetLastError(), nullptr;
+    ctx(be)->sizes[p] = bytes;
+    dyvm_mem_add(be, (int64_t)bytes);
+    return p;
 }
 static void cu_release(dyvm_backend *be, void *p)
 {
-    (void)be;
+    if (!p) return;
+    auto it = ctx(be)->sizes.find(p);
+    if (it != ctx(be)->sizes.end()) dyvm_mem_add(be, -(int64_t)it->second), ctx(be)->sizes.erase(it);
     cudaFree(p);
 }
+/* the scratch at the memory plan's size up front (scan v2 may still grow it: both directions at once) */
+static void cu_reserve_scratch(dyvm_backend *be, size_t bytes) { scratch(ctx(be), bytes / sizeof(float)); }
 static void cu_upload(dyvm_backend *be, void *dst, const void *src, size_t bytes)
 {
     if (bytes) CUDA_OK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx(be)->stream));
@@ -396,6 +405,9 @@ extern "C" dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, const dyvm_
     be->download = cu_download;
     c->be = be, c->scan = scan;
     be->fuses_directions = scan == 2;
+    be->reserve_scratch = cu_reserve_scratch;
+    be->mem_weights = (uint64_t)(host->arena_floats * sizeof(float)); /* the device copy */
+    dyvm_mem_add(be, (int64_t)be->mem_weights);
     be->embed = cu_embed, be->add_norm = cu_add_norm, be->linear = cu_linear, be->ssm_branch = cu_ssm_branch;
     be->combine_out_proj = cu_combine_out_proj, be->head = cu_head, be->destroy = cu_destroy;
     be->block_logits = cu_block_logits, be->predictor_scores = cu_predictor_scores, be->top_k = cu_top_k;

@@ -278,6 +278,9 @@ bad "run: --isa unknown" 'dyvm: --isa: "sse9" is not auto, avx512, avx2 or scala
 bad "bench: --isa unknown" 'dyvm: --isa: "neon" is not auto, avx512, avx2 or scalar' -- bench --preset tiny --isa neon
 bad "run: --isa with cuda" 'dyvm: --isa chooses the CPU kernels; it does not apply to --backend cuda' -- run --preset tiny --variant vim --isa avx2 --backend cuda --out o.st
 bad "run: --isa twice" 'dyvm: --isa is given twice' -- run --preset tiny --variant vim --isa scalar --isa scalar --out o.st
+bad "run: --img-size not a multiple of the patch" 'dyvm: --img-size: image size 33 is not a multiple of the patch size 8' -- run --preset tiny --img-size 33 --variant vim --out o.st
+bad "flops: --img-size 0" 'dyvm: --img-size: "0" is not an integer in 1..16384' -- flops --preset vim-s --img-size 0
+bad "bench: --img-size past the domain" 'dyvm: --img-size: "100000" is not an integer in 1..16384' -- bench --preset vim-s --img-size 100000
 bad "run: --scan unknown" 'dyvm: --scan: "v3" is not v1 or v2' -- run --preset tiny --variant vim --backend cuda --scan v3 --out o.st
 bad "bench: --scan on the cpu" 'dyvm: --scan chooses the CUDA scan kernel; it does not apply to --backend cpu' -- bench --preset tiny --scan v2
 bad "bench: --scan twice" 'dyvm: --scan is given twice' -- bench --suite paper --backend cuda --scan v1 --scan v2
