@@ -225,7 +225,7 @@ plan() {
         read -r v b p s <<<"$v"
         step jsonl 9 bench.log "bench vim-s $v batch $b $p scan $s" \
             build/dyvm bench --backend cuda --preset vim-s --variant "$v" --batch "$b" --precision "$p" --scan "$s" \
-            --max-time 2 --rounds 2 --format jsonl
+            --max-time 1.5 --rounds 2 --no-peaks --format jsonl
     done
 }
 
