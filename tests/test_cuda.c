@@ -489,8 +489,11 @@ static void out_of_memory(const dyvm_weights *w)
         dyvm_graph_free(g);
     }
     gpu->destroy(gpu);
-    char cmd[600], line[600] = "", out[2048] = "";
-    snprintf(cmd, sizeof cmd, "'%s' --oom-child 2>&1", "/proc/self/exe");
+    char cmd[1200], line[600] = "", out[2048] = "", self[1024];
+    const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1); /* this program, not popen's shell */
+    if (!check(len > 0, "out of memory: this program's path")) return;
+    self[len] = 0;
+    snprintf(cmd, sizeof cmd, "'%s' --oom-child 2>&1", self);
     FILE *p = popen(cmd, "r");
     if (!check(p != NULL, "out of memory: the child could be started")) return;
     while (fgets(line, sizeof line, p))
