@@ -288,6 +288,16 @@ static int config_from_shapes(const st_file *f, dyvm_config *c, char *err, size_
     return 0;
 }
 
+/* A metadata value as an error message shows it: control characters (a newline would split the one line)
+ * as '?', at most 48 characters, "..." after a longer one. */
+static const char *shown(const char *v, char buf[64])
+{
+    size_t n = 0;
+    for (; v[n] && n < 48; n++) buf[n] = (unsigned char)v[n] < 0x20 || v[n] == 0x7f ? '?' : v[n];
+    snprintf(buf + n, 64 - n, "%s", v[n] ? "..." : "");
+    return buf;
+}
+
 /* A decimal integer >= lo written as digits alone (strtoll would take leading spaces and a sign). */
 static int meta_int_at_least(const st_file *f, const char *key, int64_t lo, int64_t *out, char *err, size_t errlen)
 {
@@ -297,7 +307,8 @@ static int meta_int_at_least(const st_file *f, const char *key, int64_t lo, int6
     errno = 0;
     long long v = s[0] >= '0' && s[0] <= '9' ? strtoll(s, &end, 10) : -1;
     if (v < 0 || errno || *end || v < lo) {
-        snprintf(err, errlen, "%s: metadata %s = \"%s\" is not a %s integer", f->path, key, s,
+        char b[64];
+        snprintf(err, errlen, "%s: metadata %s = \"%s\" is not a %s integer", f->path, key, shown(s, b),
                  lo > 0 ? "positive" : "non-negative");
         return -1;
     }
@@ -321,8 +332,9 @@ static int meta_list(const st_file *f, const char *key, int64_t *out, int *count
         errno = 0;
         long long v = *p >= '0' && *p <= '9' ? strtoll(p, &end, 10) : -1;
         if (v < 0 || errno || n >= DYVM_MAX_PRUNE || (*end && *end != ',') || (*end == ',' && !end[1])) {
-            snprintf(err, errlen, "%s: metadata %s = \"%s\" is not a list of at most %d integers", f->path, key, s,
-                     DYVM_MAX_PRUNE);
+            char b[64];
+            snprintf(err, errlen, "%s: metadata %s = \"%s\" is not a list of at most %d integers", f->path, key,
+                     shown(s, b), DYVM_MAX_PRUNE);
             return -1;
         }
         out[n++] = v;
@@ -336,7 +348,8 @@ static int config_from_metadata(const st_file *f, dyvm_config *c, char *err, siz
 {
     const char *fmt = st_meta(f, "format");
     if (fmt && strcmp(fmt, "dyvm-weights/1") != 0) {
-        snprintf(err, errlen, "%s: metadata format \"%s\" is not dyvm-weights/1", f->path, fmt);
+        char b[64];
+        snprintf(err, errlen, "%s: metadata format \"%s\" is not dyvm-weights/1", f->path, shown(fmt, b));
         return -1;
     }
     struct { const char *key; int64_t *v; } ints[] = {
@@ -350,7 +363,8 @@ static int config_from_metadata(const st_file *f, dyvm_config *c, char *err, siz
         char *end;
         double v = strtod(s, &end);
         if (end == s || *end || !(v > 0) || !isfinite(v) || !isfinite((float)v) || !((float)v > 0)) {
-            snprintf(err, errlen, "%s: metadata norm_eps = \"%s\" is not a positive finite float32", f->path, s);
+            char b[64];
+            snprintf(err, errlen, "%s: metadata norm_eps = \"%s\" is not a positive finite float32", f->path, shown(s, b));
             return -1;
         }
         c->norm_eps = (float)v;
@@ -359,7 +373,8 @@ static int config_from_metadata(const st_file *f, dyvm_config *c, char *err, siz
         char *end;
         c->token_ratio = strtod(s, &end);
         if (end == s || *end || !(c->token_ratio > 0 && c->token_ratio <= 1)) {
-            snprintf(err, errlen, "%s: metadata token_ratio = \"%s\" is not a number in (0, 1]", f->path, s);
+            char b[64];
+            snprintf(err, errlen, "%s: metadata token_ratio = \"%s\" is not a number in (0, 1]", f->path, shown(s, b));
             return -1;
         }
     }
@@ -367,7 +382,8 @@ static int config_from_metadata(const st_file *f, dyvm_config *c, char *err, siz
         char *end;
         c->block_ratio = strtod(s, &end);
         if (end == s || *end || !(c->block_ratio >= 0 && c->block_ratio <= 1)) {
-            snprintf(err, errlen, "%s: metadata block_keep_ratio = \"%s\" is not a number in [0, 1]", f->path, s);
+            char b[64];
+            snprintf(err, errlen, "%s: metadata block_keep_ratio = \"%s\" is not a number in [0, 1]", f->path, shown(s, b));
             return -1;
         }
     }
@@ -511,7 +527,10 @@ int dyvm_weights_from_file(dyvm_weights *w, const st_file *f, char *err, size_t 
     }
     w->has_block_heads = !absent[GROUP_BLOCK_HEAD];
     w->has_predictors = w->cfg.n_prune > 0 && !absent[GROUP_PREDICTOR];
-    if (st_meta(f, "source")) snprintf(w->source, sizeof w->source, "%s", st_meta(f, "source"));
+    if (st_meta(f, "source")) { /* shown in reports: control characters replaced */
+        snprintf(w->source, sizeof w->source, "%s", st_meta(f, "source"));
+        for (char *p = w->source; *p; p++) *p = (unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p;
+    }
     derive(w);
     rc = 0;
 done:
