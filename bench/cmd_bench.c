@@ -524,8 +524,7 @@ int cmd_bench(int argc, char **argv)
             dyvm_decisions dec;
             const bool decides = dyvm_variant_selects(c.opts.variant) || dyvm_variant_prunes(c.opts.variant);
             bool have_dec = false;
-            if (decides) {
-                dyvm_graph_upload(g, x, c.batch);
+            if (decides) { /* the graph still holds the timed input */
                 have_dec = !dyvm_decisions_measure(g, c.batch, &cs.opts, w.source, c.preset != NULL, c.weights, &dec,
                                                    err, sizeof err);
                 if (!have_dec) cli_fail("%s", err);

@@ -329,6 +329,13 @@ static double official_paper_flops(const char *model, dyvm_variant v)
     return f.paper_total;
 }
 
+/* rows in groups of the four variants (vim, token, block, dyvm): each against its group's dense row */
+static void speedups_in_fours(const dyvm_suite_ctx *s, dyvm_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (i % 4) dyvm_row_speedup(&rows[i], &rows[i - i % 4], "vim", &s->timing);
+}
+
 static int suite_paper(dyvm_suite_ctx *s)
 {
     const char *models[] = {"vim-t", "vim-s", "vim-b"};
@@ -341,8 +348,7 @@ static int suite_paper(dyvm_suite_ctx *s)
         for (int v = 0; v < 4; v++) cases[m * 4 + (size_t)v] = make_case(s, models[m], (dyvm_variant)v, block, 0, s->batch);
     }
     if (run_cases(s, "paper", cases, n, rows)) return -1;
-    for (size_t i = 0; i < n; i++)
-        if (i % 4) dyvm_row_speedup(&rows[i], &rows[i - i % 4], "vim", &s->timing);
+    speedups_in_fours(s, rows, n);
     dyvm_afile daf;
     FILE *dat = open_out(s, "paper", "dat", &daf);
     if (!dat) return free_rows(rows, n), -1;
@@ -761,8 +767,7 @@ static int suite_resolution(dyvm_suite_ctx *s)
     }
     int rc = run_cases(s, "resolution", cases, n, rows);
     if (rc) return rc < 0 ? -1 : 0;
-    for (size_t i = 0; i < n; i++)
-        if (i % 4) dyvm_row_speedup(&rows[i], &rows[i - i % 4], "vim", &s->timing);
+    speedups_in_fours(s, rows, n);
     double e[4];
     for (int v = 0; v < 4; v++) { /* time per image against tokens */
         double x[6], y[6];

@@ -19,11 +19,13 @@ import argparse
 import collections
 import json
 import math
+import os
 import pickle
 import re
 import struct
 import sys
 import zipfile
+import zlib
 
 FORMAT = "dyvm-weights/1"
 
@@ -156,18 +158,13 @@ def storage_bytes(z, prefix, storage, name, cache, path):
         raw = z.read(member)
     except KeyError:
         raise Refused(f"{path}: storage {member} of tensor {name} is missing from the archive")
-    except (zipfile.BadZipFile, OSError, zlib_error()) as e:
+    except (zipfile.BadZipFile, OSError, zlib.error) as e:
         raise Refused(f"{path}: storage {member} of tensor {name} cannot be read (truncated or corrupt): {e}")
     if len(raw) < storage.numel * storage.stype.size:
         raise Refused(f"{path}: storage {member} of tensor {name} holds {len(raw)} bytes, not the "
                       f"{storage.numel * storage.stype.size} its {storage.numel} elements need")
     cache[storage.key] = raw
     return raw
-
-
-def zlib_error():
-    import zlib
-    return zlib.error
 
 
 def to_f32_bytes(raw, dtype, count):
@@ -335,7 +332,6 @@ def write_safetensors(path, tensors, meta):
             f.write(h)
             for _, data in tensors.values():
                 f.write(data)
-        import os
         os.replace(tmp, path)
     except OSError as e:
         raise Refused(f"{path}: cannot write it ({e.strerror})")
@@ -376,11 +372,12 @@ def main():
         out[name] = tensor_f32(z, prefix, name, tensors[name], cache, path)
     write_safetensors(opts.output, out, meta)
     params = sum(math.prod(s) for s, _ in out.values())
-    heads = "block heads" if "layers.0.mixer.block_head.weight" in out else "no block heads"
+    has_heads = "layers.0.mixer.block_head.weight" in out
+    heads = "block heads" if has_heads else "no block heads"
     preds = (f"{n_prune} score predictors at {meta['pruning_loc']}"
              + (f", token ratio {meta['token_ratio']}" if "token_ratio" in meta else ", no token ratio")
              if n_prune else "no score predictors")
-    kind = "DyVM" if n_prune and "block heads" == heads else "Vim" if not n_prune and heads == "no block heads" else "Vim with some DyVM heads"
+    kind = "DyVM" if n_prune and has_heads else "Vim" if not n_prune and not has_heads else "Vim with some DyVM heads"
     skipped = [f"{k} ({n} key{'s' if n > 1 else ''})" for k, n in sorted(unused.items())] + skipped_top
     print(f"{opts.output}: {kind} from {part}: embed_dim {meta['embed_dim']}, depth {depth}, d_state {meta['d_state']}, "
           f"{meta['num_classes']} classes, {meta['num_patches']} patches of {meta['patch_size']}, "
