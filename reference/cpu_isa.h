@@ -52,7 +52,9 @@ typedef struct {
     void (*add_rms_norm)(float *r, const float *h, const float *weight, float *u, int64_t rows, int64_t D, float eps,
                          int first);
     void (*gelu)(float *x, int64_t n);         /* in place, exact GELU */
-    void (*exp)(const float *x, float *y, int64_t n); /* the scan's exp (vec.h), for the exp roof and tests */
+    void (*exp)(const float *x, float *y, int64_t n); /* vec.h's exp (softplus, SiLU), for the tests */
+    /* exp(x) as the scan computes its N exps per step, 2^(x log2 e) (vec.h): the exp roof (peaks.c), tests */
+    void (*exp_scan)(const float *x, float *y, int64_t n);
     void (*softplus)(const float *x, float *y, int64_t n); /* the scan's softplus, for the tests */
     double (*fma_chains)(int64_t iters);       /* FLOPs of an FMA loop run for the FMA roof (peaks.c) */
 } dyvm_cpu_kernels;

@@ -56,6 +56,44 @@ static void exp_accuracy(const dyvm_cpu_kernels *k)
           k->name);
 }
 
+/* The scan's exps, exp(x) = 2^(x log2 e) (vec.h's vf_exp2): the polynomial's 2^-22 plus the rounding of
+ * x log2 e, which costs |x| 2^-24 relative (bounded here by |x| 2^-23), over the scan's range x <= 0 and
+ * beyond it up to 88 */
+static void exp_scan_accuracy(const dyvm_cpu_kernels *k)
+{
+    enum { N = 1 << 16 };
+    static float x[N], y[N];
+    double worst = 0, at = 0, worst_excess = 0;
+    for (int64_t base = 0; base < (1 << 22); base += N) {
+        for (int i = 0; i < N; i++) x[i] = -87.33f + 175.7f * (float)(base + i) / (float)(1 << 22);
+        k->exp_scan(x, y, N);
+        for (int i = 0; i < N; i++) {
+            if (x[i] > 88.0f) continue;
+            const double ref = exp((double)x[i]), rel = fabs((double)y[i] - ref) / ref;
+            const double excess = rel - (0x1p-22 + fabs(x[i]) * 0x1p-23);
+            if (rel > worst) worst = rel, at = x[i];
+            if (excess > worst_excess || worst_excess == 0) worst_excess = excess;
+        }
+    }
+    check(worst_excess <= 0, "[%s] scan exp: relative error within 2^-22 + |x| 2^-23 over [-87.33, 88] (max %.3g at x = %.6g)",
+          k->name, worst, at);
+    /* the scan's own range, dt A in [-20, 0]: within 2^-22 + 20 * 2^-23 */
+    double near = 0;
+    for (int i = 0; i < N; i++) x[i] = -20.0f * (float)i / (float)N;
+    k->exp_scan(x, y, N);
+    for (int i = 0; i < N; i++) {
+        const double ref = exp((double)x[i]), rel = fabs((double)y[i] - ref) / ref;
+        near = rel > near ? rel : near;
+    }
+    check(near <= 0x1p-22 + 20 * 0x1p-23, "[%s] scan exp: max relative error %.3g over [-20, 0]", k->name, near);
+    float sp[5] = {NAN, -200.0f, 0.0f, -0.0f, -1.0f}, sy[5];
+    k->exp_scan(sp, sy, 5);
+    check(isnan(sy[0]), "[%s] scan exp(NaN) is NaN", k->name);
+    check(sy[1] > 0 && sy[1] <= 1.2e-38f, "[%s] scan exp(-200) saturates to FLT_MIN (%g)", k->name, sy[1]);
+    check(sy[2] == 1.0f && sy[3] == 1.0f && fabsf(sy[4] - 0.36787944f) <= 1e-7f, "[%s] scan exp(0) = exp(-0) = 1, exp(-1) = 1/e",
+          k->name);
+}
+
 /* ---- conv + SiLU ---- */
 
 static void conv_case(const dyvm_cpu_kernels *k, int64_t L, int64_t E, int64_t K, int dir)
@@ -253,6 +291,7 @@ int main(void)
             continue;
         }
         exp_accuracy(k);
+        exp_scan_accuracy(k);
         softplus_check(k);
         for (int dir = 0; dir < 2; dir++) {
             conv_case(k, 37, 72, 4, dir);  /* E a multiple of 8, not of 16 */
