@@ -43,6 +43,8 @@ static ALWAYS_INLINE vf conv_inner(const float *x, int64_t ldx, const float *wt,
     return vf_silu(acc);
 }
 
+enum { PREFETCH_ROWS = 4 };
+
 /* row by row; within a row the vectors are independent, unrolled by 4 so their chains overlap */
 static ALWAYS_INLINE void conv_rows(const float *x, int64_t ldx, const float *wt, const float *b, int64_t step,
                                    int64_t L, int64_t E, int64_t K, int64_t t0, int64_t t1, float *xc)
@@ -50,6 +52,14 @@ static ALWAYS_INLINE void conv_rows(const float *x, int64_t ldx, const float *wt
     for (int64_t t = t0; t < t1; t++) {
         float *out = xc + t * E;
         const int inside = step < 0 ? t >= K - 1 : t + K - 1 < L;
+        /* the row the taps reach PREFETCH_ROWS rows from now, one prefetch per cache line: at batch 8, x
+           (written by in_proj) has left the caches. 8 Vim-T images, 2 threads, the development VM: after
+           evicting the caches (min of 30) 0.81-0.89 ms without, 0.62-0.69 ms with, in cache the same; in the
+           model (Vim-T batch 8, 5 interleaved pairs) the conv stage 1.32x [1.24, 1.55] faster. Why the
+           hardware prefetchers miss it is not measured (no PMU on that VM). */
+        const int64_t ahead = (step < 0 ? t : t + K - 1) + PREFETCH_ROWS;
+        if (ahead < L)
+            for (int64_t e = 0; e < E; e += 64 / (int64_t)sizeof(float)) __builtin_prefetch(x + ahead * ldx + e);
         int64_t e = 0;
         if (inside) {
 #pragma GCC unroll 4
