@@ -113,8 +113,8 @@ static inline vf vf_exp(vf x)
  * v2 does), which saves the reduction's multiplications: n = round(y), f = y - n (exact, in [-1/2, 1/2]),
  * 2^f by a degree-6 minimax polynomial (Remez, relative error 3.9e-9 before rounding; Horner), 2^n in the
  * exponent bits. y is clamped below at -126 (the result is then FLT_MIN, where exp2f gives a subnormal or 0);
- * the scan's y = dt A log2 e is never positive (dt >= 0, A < 0), and any y below 127.5 is exact to the
- * polynomial. NaN propagates. Relative error: at most 2^-22 against 2^y for the float y (tests/test_isa.c);
+ * above 127.5 the exponent bits overflow (inf, then garbage), and there is no upper clamp because the scan's
+ * y = dt A log2 e is never positive (dt >= 0, A < 0). NaN propagates. Relative error: at most 2^-22 against 2^y for the float y (tests/test_isa.c);
  * as exp(x) through y = x log2 e, add the rounding of y, |x| 2^-24 relative (README.md). */
 static inline vf vf_exp2(vf y)
 {
