@@ -73,13 +73,7 @@ static int single_write(const char *dir, const cli_shared *c, const dyvm_env *en
 {
     char path[1024], err[CLI_ERR];
     snprintf(path, sizeof path, "%s/result.json", dir);
-    FILE *f = fopen(path, "w");
-    char *txt = cJSON_Print(j);
-    if (!f || !txt || fprintf(f, "%s\n", txt) < 0 || fclose(f)) {
-        free(txt);
-        return cli_fail("%s: cannot write it", path);
-    }
-    free(txt);
+    if (dyvm_write_json(path, j, err, sizeof err)) return cli_fail("%s", err);
     bool plotted = false;
     if (dec) {
         char title[200];
@@ -90,11 +84,13 @@ static int single_write(const char *dir, const cli_shared *c, const dyvm_env *en
         else plotted = true;
     }
     snprintf(path, sizeof path, "%s/README.md", dir);
-    if (!(f = fopen(path, "w"))) return cli_fail("%s: cannot write it", path);
+    dyvm_afile af; /* whole or not at all, as the suites' reports */
+    FILE *f = dyvm_afile_open(&af, path, "w", err, sizeof err);
+    if (!f) return cli_fail("%s", err);
     fprintf(f, "# dyvm bench: %s %s, batch %lld\n\n", row->c.model, dyvm_variant_name(c->opts.variant), (long long)row->c.batch);
     single_markdown(f, c, env, row, profile, dec);
     if (plotted) fprintf(f, "\n![decisions](decisions.png) ([svg](decisions.svg); table: decisions.csv)\n");
-    if (fclose(f)) return cli_fail("%s: cannot write it", path);
+    if (dyvm_afile_commit(&af, err, sizeof err)) return cli_fail("%s", err);
     return 0;
 }
 

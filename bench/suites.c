@@ -153,14 +153,16 @@ static int run_cases(dyvm_suite_ctx *s, const char *suite, const dyvm_case *case
     memset(ms, 0, sizeof ms);
     memset(rows, 0, n * sizeof *rows);
     if (s->shard_n) {
-        double cost[MAX_CASES];
+        double cost[MAX_CASES] = {0}; /* (set by case_costs; gcc 12 cannot see it) */
         case_costs(cases, n, cost);
         dyvm_shard_assign(cost, n, s->shard_load, s->shard_n, shard_of);
     }
+    bool mine[MAX_CASES]; /* the cases this process times: all, or its shard's */
+    for (size_t i = 0; i < n; i++) mine[i] = !s->shard_n || shard_of[i] == s->shard_i - 1;
     int64_t max_B[MAX_MODELS] = {0};
     const char *names[MAX_MODELS] = {0};
     for (size_t i = 0; i < n; i++) {
-        if (s->shard_n && shard_of[i] != s->shard_i - 1) continue;
+        if (!mine[i]) continue;
         n_mine++;
         int m = 0;
         while (m < n_models && strcmp(names[m], cases[i].model)) m++;
@@ -181,7 +183,7 @@ static int run_cases(dyvm_suite_ctx *s, const char *suite, const dyvm_case *case
         for (size_t k = 0; k < n && !rc; k++) {
             const size_t i = order[k];
             const dyvm_case *c = &cases[i];
-            if (s->shard_n && shard_of[i] != s->shard_i - 1) continue; /* another shard's */
+            if (!mine[i]) continue; /* another shard's */
             char left[32] = "estimating", tr[32] = "", err[CLI_ERR];
             if (done) snprintf(left, sizeof left, "about %.0f s left", (dyvm_now_ms() - t0) / 1e3 / (double)done * (double)(total - done));
             if (dyvm_variant_prunes(c->opts.variant) && c->opts.token_ratio > 0)
@@ -199,14 +201,14 @@ static int run_cases(dyvm_suite_ctx *s, const char *suite, const dyvm_case *case
     cli_threads(s->threads);
     for (int m = 0; m < n_models; m++) model_close(&ms[m]);
     for (size_t i = 0; i < n && !rc; i++)
-        if (s->shard_n && shard_of[i] != s->shard_i - 1 && placeholder_row(s, &cases[i], &rows[i]))
+        if (!mine[i] && placeholder_row(s, &cases[i], &rows[i]))
             rc = cli_fail("out of memory");
     if (rc) {
         for (size_t i = 0; i < n; i++) dyvm_row_free(&rows[i]);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        if (s->shard_n && shard_of[i] != s->shard_i - 1) continue;
+        if (!mine[i]) continue;
         dyvm_row_finish(&rows[i], &s->timing);
         /* the peaks are measured with the suite's threads: a floor for fewer threads would not be one */
         if (rows[i].c.threads == s->threads) dyvm_row_apply_floor(&rows[i], peaks_for(s, rows[i].backend));
@@ -765,8 +767,7 @@ static int suite_resolution(dyvm_suite_ctx *s)
         batch[k] = strcmp(s->backend, "cpu") ? (s->batch * 197 + tokens[k] - 1) / tokens[k] : s->batch;
         for (int v = 0; v < 4; v++) cases[k * 4 + (size_t)v] = make_case(s, model, (dyvm_variant)v, block, 0, batch[k]);
     }
-    int rc = run_cases(s, "resolution", cases, n, rows);
-    if (rc) return rc < 0 ? -1 : 0;
+    if (run_cases(s, "resolution", cases, n, rows)) return -1;
     speedups_in_fours(s, rows, n);
     double e[4];
     for (int v = 0; v < 4; v++) { /* time per image against tokens */
@@ -822,7 +823,7 @@ static int suite_resolution(dyvm_suite_ctx *s)
     if (close_out(&daf)) return free_rows(rows, n), -1;
     char extra[256];
     snprintf(extra, sizeof extra, "e_vim=%.3f; e_token=%.3f; e_block=%.3f; e_dyvm=%.3f", e[0], e[1], e[2], e[3]);
-    rc = plot(s, "resolution_time", "resolution", "resolution_time", extra) || plot(s, "resolution_memory", "resolution", "resolution_memory", NULL)
+    int rc = plot(s, "resolution_time", "resolution", "resolution_time", extra) || plot(s, "resolution_memory", "resolution", "resolution_memory", NULL)
              ? -1 : 0;
     fprintf(s->readme, "\nThe same rows in full:\n\n");
     dyvm_rows_markdown(s->readme, rows, n);

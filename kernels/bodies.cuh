@@ -48,6 +48,9 @@ HD void assemble_at(const assemble_params &p, int64_t i)
 
 /* ---- conv.cu ---- */
 
+/* x * sigmoid(x), as F.silu (the conv's activation and the scan's gate) */
+HD float silu_f(float x) { return x / (1.0f + expf(-x)); }
+
 /* xc[i], i < n_img * L * E: x = causal_conv1d_fn(x, conv1d.weight, conv1d.bias, activation="silu"); the
  * backward direction reads the sequence from its end (taps at t, t+1, ..., t+K-1) */
 HD void conv_silu_at(const conv_params &p, int64_t i)
@@ -61,7 +64,7 @@ HD void conv_silu_at(const conv_params &p, int64_t i)
         if (src < 0 || src >= p.L) continue;
         acc = fmaf(p.wt[(p.K - 1 - k) * p.E + e], x[src * 2 * p.E + e], acc);
     }
-    p.xc[i] = acc / (1.0f + expf(-acc));
+    p.xc[i] = silu_f(acc);
 }
 
 /* ---- scan.cu ---- */
@@ -100,9 +103,10 @@ UNROLL
                 acc = fmaf(s[n], LDG(Ct + n), acc);
             }
         const float zt = z[t * 2 * p.E + e];
-        y[t * p.E + e] = fmaf(ut, Dv, acc) * (zt / (1.0f + expf(-zt)));
+        y[t * p.E + e] = fmaf(ut, Dv, acc) * silu_f(zt);
     }
 }
+
 
 /* y[i], i < B * L * E: zero where image i / (L * E) is not among the n listed (ascending) ones; one launch
  * per branch instead of a memset per skipped image */
@@ -139,8 +143,8 @@ HD scan2_row scan2_row_of(const scan2_params &p, int64_t row)
     return r;
 }
 
-/* element k < T * 2N of the tile starting at step k0: tile[k] = [B_t | C_t][k % 2N] of step k0 + k / 2N */
-template <int N, int T>
+/* element k < SCAN2_TILE * 2N of the tile starting at step k0: tile[k] = [B_t | C_t][k % 2N] of step k0 + k / 2N */
+template <int N>
 HD void scan2_load_at(const scan2_params &p, const scan2_row &r, int64_t k0, float *tile, int k)
 {
     const int64_t q = k / (2 * N), step = k0 + q, ld = p.R + 2 * N;
@@ -182,7 +186,7 @@ UNROLL
             acc = fmaf(s[n], Ct[n], acc);
         }
         const float zt = z[t * 2 * E + e];
-        ADD_TO(y + t * E + e, 0.5f * (fmaf(ut, Dv, acc) * (zt / (1.0f + expf(-zt)))));
+        ADD_TO(y + t * E + e, 0.5f * (fmaf(ut, Dv, acc) * silu_f(zt)));
     }
 }
 

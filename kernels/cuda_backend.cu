@@ -37,7 +37,6 @@ struct cuda_ctx {
     float *arena;     /* device copy of the host arena */
     float *scratch;   /* device scratch, grown on demand */
     size_t scratch_floats;
-    int scan;         /* 1 or 2 */
     std::unordered_map<void *, size_t> sizes; /* of every buffer alloc gave out, for the memory count */
     scan2_params v2;  /* the forward branch's half of the fused scan, completed by the backward branch */
     cudaEvent_t t0, t1;
@@ -53,34 +52,56 @@ static void wait_stream(cuda_ctx *c)
     c->be->host_syncs++;
 }
 
-/* device memory the forward cannot go on without: when there is none, one line naming what and how much, and
- * exit 2 (the failed cudaMalloc's error is cleared first, so that it is not reported later at a launch) */
-static void *dev_alloc_or_exit(size_t bytes, const char *what)
+/* cudaMalloc counted in the memory count (and its size kept for release); on failure the error, cleared so that
+ * it is not reported later at a launch */
+static cudaError_t dev_alloc(dyvm_backend *be, size_t bytes, void **p)
 {
-    void *p = NULL;
-    const cudaError_t e = cudaMalloc(&p, bytes ? bytes : 1);
-    if (e == cudaSuccess) return p;
-    cudaGetLastError();
-    size_t free_b = 0, total_b = 0;
-    cudaMemGetInfo(&free_b, &total_b);
-    fprintf(stderr, "dyvm: out of GPU memory allocating %s: %zu bytes (%.1f MiB) requested, %.1f MiB free of %.1f MiB (%s)\n",
-            what, bytes, (double)bytes / (1 << 20), (double)free_b / (1 << 20), (double)total_b / (1 << 20),
-            cudaGetErrorString(e));
-    exit(2);
+    *p = NULL;
+    const cudaError_t e = cudaMalloc(p, bytes ? bytes : 1);
+    if (e != cudaSuccess) return cudaGetLastError(), e;
+    ctx(be)->sizes[*p] = bytes;
+    dyvm_mem_add(be, (int64_t)bytes);
+    return cudaSuccess;
+}
+/* NULL when out of memory (the caller names the buffer) */
+static void *cu_alloc(dyvm_backend *be, size_t bytes)
+{
+    void *p;
+    return dev_alloc(be, bytes, &p) == cudaSuccess ? p : nullptr;
+}
+static void cu_release(dyvm_backend *be, void *p)
+{
+    if (!p) return;
+    auto it = ctx(be)->sizes.find(p);
+    if (it != ctx(be)->sizes.end()) dyvm_mem_add(be, -(int64_t)it->second), ctx(be)->sizes.erase(it);
+    cudaFree(p);
 }
 
+/* the scratch at exactly `floats` (the old one released after the stream's kernels are done with it): when
+ * there is no memory for it, one line naming how much and exit 2 (the forward cannot go on without it) */
+static void scratch_realloc(cuda_ctx *c, size_t floats)
+{
+    wait_stream(c);
+    cu_release(c->be, c->scratch);
+    c->scratch = NULL, c->scratch_floats = 0;
+    const size_t bytes = floats * sizeof(float);
+    void *p;
+    const cudaError_t e = dev_alloc(c->be, bytes, &p);
+    if (e != cudaSuccess) {
+        size_t free_b = 0, total_b = 0;
+        cudaMemGetInfo(&free_b, &total_b);
+        fprintf(stderr, "dyvm: out of GPU memory allocating the backend's scratch: %zu bytes (%.1f MiB) requested, "
+                "%.1f MiB free of %.1f MiB (%s)\n", bytes, (double)bytes / (1 << 20), (double)free_b / (1 << 20),
+                (double)total_b / (1 << 20), cudaGetErrorString(e));
+        exit(2);
+    }
+    c->scratch = (float *)p, c->scratch_floats = floats;
+}
+
+/* grown by a quarter more than asked when short */
 static float *scratch(cuda_ctx *c, size_t floats)
 {
-    if (floats > c->scratch_floats) {
-        wait_stream(c); /* kernels may still read the old scratch */
-        CUDA_OK(cudaFree(c->scratch));
-        dyvm_mem_add(c->be, -(int64_t)(c->scratch_floats * sizeof(float)));
-        c->scratch = NULL, c->scratch_floats = 0;
-        const size_t grown = floats + floats / 4;
-        c->scratch = (float *)dev_alloc_or_exit(grown * sizeof(float), "the backend's scratch");
-        c->scratch_floats = grown;
-        dyvm_mem_add(c->be, (int64_t)(grown * sizeof(float)));
-    }
+    if (floats > c->scratch_floats) scratch_realloc(c, floats + floats / 4);
     return c->scratch;
 }
 
@@ -95,24 +116,11 @@ static void gemm_xwt(cuda_ctx *c, const float *x, int64_t ldx, const float *W, i
                         (int)ldx, &zero, y, (int)ldy));
 }
 
-/* NULL when out of memory (the caller names the buffer), the failed cudaMalloc's error cleared */
-static void *cu_alloc(dyvm_backend *be, size_t bytes)
+/* the scratch at the memory plan's size up front (the plan includes the quarter and the fused scan's need) */
+static void cu_reserve_scratch(dyvm_backend *be, size_t bytes)
 {
-    void *p = NULL;
-    if (cudaMalloc(&p, bytes ? bytes : 1) != cudaSuccess) return cudaGetLastError(), nullptr;
-    ctx(be)->sizes[p] = bytes;
-    dyvm_mem_add(be, (int64_t)bytes);
-    return p;
+    if (bytes / sizeof(float) > ctx(be)->scratch_floats) scratch_realloc(ctx(be), bytes / sizeof(float));
 }
-static void cu_release(dyvm_backend *be, void *p)
-{
-    if (!p) return;
-    auto it = ctx(be)->sizes.find(p);
-    if (it != ctx(be)->sizes.end()) dyvm_mem_add(be, -(int64_t)it->second), ctx(be)->sizes.erase(it);
-    cudaFree(p);
-}
-/* the scratch at the memory plan's size up front (scan v2 may still grow it: both directions at once) */
-static void cu_reserve_scratch(dyvm_backend *be, size_t bytes) { scratch(ctx(be), bytes / sizeof(float)); }
 static void cu_upload(dyvm_backend *be, void *dst, const void *src, size_t bytes)
 {
     if (bytes) CUDA_OK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx(be)->stream));
@@ -190,7 +198,7 @@ static void cu_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a)
     const dyvm_config *cf = &c->dw.cfg;
     const int64_t E = cf->E, N = cf->N, R = cf->R, L = a->L, n = a->n_images, ld = R + 2 * N;
     const int64_t per_dir = a->B * L * (2 * E + ld); /* the most one direction's inputs take */
-    if (c->scan == 2) { /* both directions' inputs side by side; the fused scan at the backward branch */
+    if (be->fuses_directions) { /* scan v2: both directions' inputs side by side; the fused scan at the backward branch */
         float *base = scratch(c, (size_t)(2 * per_dir)) + (a->dir ? per_dir : 0);
         float *xc = base, *dpre = xc + a->B * L * E, *dbl = dpre + a->B * L * E;
         if (n) branch_inputs(be, a, xc, dpre, dbl);
@@ -223,7 +231,7 @@ static void cu_combine_out_proj(dyvm_backend *be, const dyvm_layer_weights *lw, 
 {
     cuda_ctx *c = ctx(be);
     const int64_t E = c->dw.cfg.E, D = c->dw.cfg.D;
-    if (c->scan != 2) launch_combine({y_f, y_b, rows * E}, c->stream); /* v2 wrote the mean already */
+    if (!be->fuses_directions) launch_combine({y_f, y_b, rows * E}, c->stream); /* v2 wrote the mean already */
     gemm_xwt(c, y_f, E, lw->out_proj, E, h, D, rows, E, D);
 }
 
@@ -403,7 +411,7 @@ extern "C" dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, const dyvm_
     be->w = &c->dw;
     be->alloc = cu_alloc, be->release = cu_release, be->upload = cu_upload, be->upload_async = cu_upload_async;
     be->download = cu_download;
-    c->be = be, c->scan = scan;
+    c->be = be;
     be->fuses_directions = scan == 2;
     be->reserve_scratch = cu_reserve_scratch;
     be->mem_weights = (uint64_t)(host->arena_floats * sizeof(float)); /* the device copy */

@@ -41,23 +41,23 @@ void launch_zero_skipped(const zero_skipped_params &p, cudaStream_t s)
     CUDA_LAUNCHED();
 }
 
-enum { V2_THREADS = 128, V2_TILE = SCAN2_TILE };
+enum { V2_THREADS = 128 };
 
 /* grid (rows of both directions, channel blocks); every thread of a block loads its share of the tile and
  * waits at both barriers, also those past E */
 template <int N>
 __global__ void __launch_bounds__(V2_THREADS) scan_v2_kernel(scan2_params p)
 {
-    __shared__ float tile[V2_TILE * 2 * N];
+    __shared__ float tile[SCAN2_TILE * 2 * N];
     const scan2_row r = scan2_row_of(p, blockIdx.x);
     const int64_t e = blockIdx.y * (int64_t)V2_THREADS + threadIdx.x;
     const bool active = e < p.E;
     float s[N], a2[N];
     if (active) scan2_init<N>(p, r, e, s, a2);
-    for (int64_t k0 = 0; k0 < p.L; k0 += V2_TILE) {
-        for (int k = threadIdx.x; k < V2_TILE * 2 * N; k += V2_THREADS) scan2_load_at<N, V2_TILE>(p, r, k0, tile, k);
+    for (int64_t k0 = 0; k0 < p.L; k0 += SCAN2_TILE) {
+        for (int k = threadIdx.x; k < SCAN2_TILE * 2 * N; k += V2_THREADS) scan2_load_at<N>(p, r, k0, tile, k);
         __syncthreads();
-        if (active) scan2_steps<N, V2_TILE>(p, r, e, k0, tile, s, a2);
+        if (active) scan2_steps<N, SCAN2_TILE>(p, r, e, k0, tile, s, a2);
         __syncthreads(); /* the tile is overwritten next */
     }
 }

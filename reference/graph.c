@@ -183,11 +183,8 @@ dyvm_graph *dyvm_graph_new(dyvm_backend *be, int64_t max_B, char *err, size_t er
     for (size_t i = 0; i < B * M; i++) iota[i] = (int32_t)(i % M);
     be->upload(be, g->iota, iota, B * M * sizeof *iota);
     free(iota);
-    if (be->reserve_scratch) { /* the plan's scratch now: no forward grows it (nor times a reallocation) */
-        dyvm_mem_plan plan;
-        dyvm_memory_plan(c, max_B, true, false, &plan);
-        be->reserve_scratch(be, (size_t)plan.scratch);
-    }
+    if (be->reserve_scratch) /* the plan's scratch now: no forward grows it (nor times a reallocation) */
+        be->reserve_scratch(be, (size_t)dyvm_scratch_bytes(c, max_B, be->fuses_directions));
     return g;
 }
 

@@ -40,11 +40,23 @@ const char *const dyvm_graph_buffer_names[DYVM_GRAPH_BUFFERS] = {
     "h", "r", "u", "h2", "r2", "xz", "y_fwd", "y_bwd", "scores", "keep", "pos", "pos2", "iota", "images",
     "features", "logits", "block logits", "branch image lists"};
 
+double dyvm_scratch_bytes(const dyvm_config *c, int64_t B_, bool fused)
+{
+    const double B = (double)B_, L = (double)c->M + 1, M = (double)c->M, D = (double)c->D, E = (double)c->E,
+                 N = (double)c->N, R = (double)c->R, cpp = (double)(c->channels * c->patch * c->patch);
+    /* the ops' scratch at its largest (cpu_ops.c, cpu_ssm.c, cuda_backend.cu), grown by a quarter when it grows */
+    double s = B * M * (cpp + D);                                   /* patch columns */
+    const double pred = B * M * (2 * D + D / 2 + D / 4 + 2);        /* predictor */
+    const double ssm = (fused ? 2 : 1) * B * L * (2 * E + R + 2 * N); /* conv output, x_proj, dt_proj */
+    s = s > pred ? s : pred;
+    s = s > ssm ? s : ssm;
+    return 1.25 * 4.0 * s;
+}
+
 void dyvm_memory_plan(const dyvm_config *c, int64_t B_, bool on_host, bool capture, dyvm_mem_plan *p)
 {
     memset(p, 0, sizeof *p);
-    const double B = (double)B_, L = (double)c->M + 1, M = (double)c->M, D = (double)c->D, E = (double)c->E,
-                 N = (double)c->N, R = (double)c->R, cpp = (double)(c->channels * c->patch * c->patch);
+    const double B = (double)B_, L = (double)c->M + 1, M = (double)c->M, D = (double)c->D;
     p->weights = dyvm_weights_bytes(c);
     double buf[DYVM_GRAPH_BUFFERS], graph = 0;
     dyvm_graph_buffer_bytes(c, B_, buf);
@@ -53,13 +65,7 @@ void dyvm_memory_plan(const dyvm_config *c, int64_t B_, bool on_host, bool captu
     /* a result: logits, features, block policy, kept indices (and the captured streams) */
     p->results = 4.0 * B * ((double)c->classes + D + 2 * (double)c->depth + (double)c->n_prune * M) +
                  (capture ? 4.0 * B * (double)c->depth * L * D : 0);
-    /* the CPU ops' scratch at its largest (cpu_ops.c, cpu_ssm.c), grown by a quarter when it grows */
-    double s = B * M * (cpp + D);                                   /* patch columns */
-    const double pred = B * M * (2 * D + D / 2 + D / 4 + 2);        /* predictor */
-    const double ssm = B * L * (2 * E + R + 2 * N);                 /* conv output, x_proj, dt_proj */
-    s = s > pred ? s : pred;
-    s = s > ssm ? s : ssm;
-    p->scratch = 1.25 * 4.0 * s;
+    p->scratch = dyvm_scratch_bytes(c, B_, false);
     p->activations = graph - p->inputs;
     if (!on_host) p->activations = p->scratch = 0; /* on the device: the CUDA allocator says when it runs out */
     p->total = p->weights + p->activations + p->scratch + p->inputs + p->results;

@@ -30,6 +30,9 @@ double dyvm_weights_bytes(const dyvm_config *c);
 /* The plan of forwards of batch B on the host (the CPU backend; for the CUDA backend the host keeps only the
  * weights' copy, the inputs and the results). capture: the stream.{i} captures of dyvm run --capture. */
 void dyvm_memory_plan(const dyvm_config *c, int64_t B, bool on_host, bool capture, dyvm_mem_plan *p);
+/* The ops' scratch at its largest for a batch of B, in bytes (the quarter a growth adds included); fused: for a
+ * backend whose fused scan holds both directions' inputs at once (backend.h, fuses_directions). */
+double dyvm_scratch_bytes(const dyvm_config *c, int64_t B, bool fused);
 /* Bytes this machine has available now (MemAvailable, else the free physical pages). */
 double dyvm_memory_available(void);
 /* 0 when the plan fits in the memory available; else -1 with one line in err ("<what> needs ... bytes

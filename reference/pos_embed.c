@@ -35,17 +35,19 @@ void dyvm_pos_embed_resize(const float *src, int64_t old_side, float *dst, int64
         const float ry = scale * ((float)oy + 0.5f) - 0.5f, fy = floorf(ry);
         float cy[4];
         coefficients(ry - fy, cy);
+        int64_t iy[4]; /* the 4 source rows and columns, clamped at the edges */
+        for (int k = 0; k < 4; k++) iy[k] = clamp((int64_t)fy - 1 + k, old_side);
         for (int64_t ox = 0; ox < new_side; ox++) {
             const float rx = scale * ((float)ox + 0.5f) - 0.5f, fx = floorf(rx);
             float cx[4];
             coefficients(rx - fx, cx);
+            int64_t ix[4];
+            for (int k = 0; k < 4; k++) ix[k] = clamp((int64_t)fx - 1 + k, old_side) * D;
             for (int64_t d = 0; d < D; d++) {
                 float rows[4];
                 for (int k = 0; k < 4; k++) {
-                    const int64_t y = clamp((int64_t)fy - 1 + k, old_side);
-                    const float *g = grid + y * old_side * D + d;
-                    rows[k] = interp(g[clamp((int64_t)fx - 1, old_side) * D], g[clamp((int64_t)fx, old_side) * D],
-                                     g[clamp((int64_t)fx + 1, old_side) * D], g[clamp((int64_t)fx + 2, old_side) * D], cx);
+                    const float *g = grid + iy[k] * old_side * D + d;
+                    rows[k] = interp(g[ix[0]], g[ix[1]], g[ix[2]], g[ix[3]], cx);
                 }
                 out[(oy * new_side + ox) * D + d] = interp(rows[0], rows[1], rows[2], rows[3], cy);
             }

@@ -94,10 +94,6 @@ ALLOWED = {
 
 
 class RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, f, archive):
-        super().__init__(f)
-        self.archive = archive
-
     def find_class(self, module, name):
         if (module, name) in ALLOWED:
             return ALLOWED[(module, name)]
@@ -124,7 +120,7 @@ def open_checkpoint(path):
     except OSError as e:
         raise Refused(f"{path}: cannot read it ({e.strerror})")
     if head[:4] != b"PK\x03\x04":
-        if head[:1] == b"\x80" or head[:5] == b"\x1f\x8b":
+        if head[:1] == b"\x80":
             raise Refused(f"{path}: a legacy (non-zip) PyTorch file; re-save it with a recent PyTorch "
                           "(torch.save(torch.load(path), new_path), PyTorch 1.6 or later) and convert that")
         raise Refused(f"{path}: not a PyTorch checkpoint (neither a zip archive nor a legacy pickle)")
@@ -139,7 +135,7 @@ def open_checkpoint(path):
     prefix = pkl[0][: -len("data.pkl")]
     try:
         with z.open(pkl[0]) as f:
-            obj = RestrictedUnpickler(f, z).load()
+            obj = RestrictedUnpickler(f).load()
     except Refused as e:
         raise Refused(f"{path}: {e}")
     except (zipfile.BadZipFile, OSError, EOFError) as e:
@@ -293,7 +289,7 @@ def config(tensors, args, opts, path):
             "embed_dim": str(D), "depth": str(depth), "d_state": str(N), "d_conv": str(K), "expand": str(E2 // (2 * D)),
             "dt_rank": str(R), "num_classes": str(classes), "norm_eps": "1e-05", "num_patches": str(M),
             "cls_position": str(M // 2)}
-    get = (lambda k: getattr(args, k, None)) if args is not None else (lambda k: None)
+    get = lambda k: getattr(args, k, None)
     size = get("input_size")
     if isinstance(size, int) and size != side * P:
         raise Refused(f"{path}: args.input_size {size} disagrees with pos_embed ({side} x {side} patches of {P})")

@@ -164,13 +164,12 @@ step() {
         else
             [ "$rc" != 0 ] || { verdict=FAIL detail="exit 0 but $lines lines on stdout, not one JSON line"; }
             cat "$work/stdout" >>"$f" # kept for reading, never in bench.jsonl
-            [ -n "$detail" ] || detail=$(body "$output" | tail -1 | cut -c1-160)
         fi
         rm -f "$work/stdout" ;;
     esac
     # timeout's own statuses: 124 at the limit, 137 killed after the grace period (or killed otherwise, sooner)
     if [ "$rc" = 124 ] || { [ "$rc" = 137 ] && [ "$secs" -ge "$limit" ]; }; then verdict=TIMEOUT detail="after $limit s"; fi
-    [ "$kind" = jsonl ] || [ "$verdict" = PASS ] || [ -n "$detail" ] ||
+    [ "$verdict" = PASS ] || [ -n "$detail" ] ||
         detail=$(body "$output" | tail -1 | cut -c1-160)
     echo "### exit $rc in $secs s: $verdict" >>"$f"
     say "$(printf '%-8s exit %-3s %4d s  %s%s' "$verdict" "$rc" "$secs" "$label" "${detail:+ — $detail}")"

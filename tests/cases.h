@@ -1,4 +1,4 @@
-/* Inputs and expectations shared by the backend tests (test_cuda, test_kernels_host, test_host_syncs). */
+/* Inputs and expectations shared by the backend tests (test_cuda, also built as test_cuda_fake, and test_kernels_host). */
 #ifndef DYVM_TEST_CASES_H
 #define DYVM_TEST_CASES_H
 

@@ -15,7 +15,6 @@
 enum { MAX_FAKES = 8 };
 static struct fake {
     dyvm_backend *be, *cpu; /* the stand-in (a copy of the CPU backend's table) and the CPU backend */
-    int scan;
     float *y_fwd, *part[2]; /* fused: where the mean goes, each direction's output */
     size_t part_n;
 } fakes[MAX_FAKES];
@@ -48,7 +47,7 @@ static void fake_sync(dyvm_backend *be) { be->host_syncs++; }
 static void fake_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a)
 {
     struct fake *f = fake_of(be);
-    if (f->scan != 2) return cpu_ssm_branch(be, a);
+    if (!be->fuses_directions) return cpu_ssm_branch(be, a);
     const size_t n = (size_t)(a->B * a->L * be->w->cfg.E);
     if (n > f->part_n) {
         free(f->part[0]), free(f->part[1]);
@@ -69,7 +68,7 @@ static void fake_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a)
 static void fake_combine_out_proj(dyvm_backend *be, const dyvm_layer_weights *lw, float *y_f, const float *y_b,
                                   float *h, int64_t rows)
 {
-    if (fake_of(be)->scan != 2) return cpu_combine_out_proj(be, lw, y_f, y_b, h, rows);
+    if (!be->fuses_directions) return cpu_combine_out_proj(be, lw, y_f, y_b, h, rows);
     cpu_linear(be, STAGE_OUT_PROJ, y_f, lw->out_proj, h, rows, be->w->cfg.E, be->w->cfg.D);
 }
 
@@ -103,8 +102,7 @@ dyvm_backend *dyvm_cuda_backend(const dyvm_weights *host, const dyvm_cuda_opts *
     be->upload = fake_upload, be->upload_async = fake_upload_async, be->download = fake_download;
     be->sync = fake_sync, be->ssm_branch = fake_ssm_branch, be->combine_out_proj = fake_combine_out_proj;
     be->destroy = fake_destroy;
-    f->scan = opts && opts->scan ? opts->scan : 1;
-    be->fuses_directions = f->scan == 2;
+    be->fuses_directions = opts && opts->scan == 2; /* scan v2 fuses the directions */
     f->be = be, f->cpu = cpu;
     return be;
 }

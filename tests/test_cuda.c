@@ -351,7 +351,7 @@ static bool variant_applies(const dyvm_weights *w, int v, bool learned)
 }
 
 /* every variant end to end on each GPU backend against one CPU result; then the waits of the host in a
- * second forward without captures (the scratch grown by the first) */
+ * second forward without captures (the first captures its streams: downloads the waits would include) */
 static void end_to_end(const char *name, const dyvm_weights *w, dyvm_backend *cpu, dyvm_backend **gpus,
                        const gpu_kind **kinds, int n_gpus, const float *x, int64_t B, bool learned, bool strict)
 {

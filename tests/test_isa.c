@@ -29,21 +29,32 @@ static double silu_d(double x) { return x / (1.0 + exp(-x)); }
 
 /* ---- the exp ---- */
 
-static void exp_accuracy(const dyvm_cpu_kernels *k)
+/* fn over 2^22 points spread over [-87.33, 88.37] (those up to hi compared) against double exp: the largest
+ * relative error and where, and the largest excess of the error over 2^-22 + |x| per_x */
+static double exp_sweep(void (*fn)(const float *, float *, int64_t), float hi, double per_x, double *worst, double *at)
 {
     enum { N = 1 << 16 };
     static float x[N], y[N];
-    double worst = 0, at = 0;
-    /* 2^22 points spread over [-87.33, 88.37] plus every float near 0 in [-2^-10, 2^-10] at a coarser grid */
+    double excess_max = -INFINITY;
+    *worst = 0, *at = 0;
     for (int64_t base = 0; base < (1 << 22); base += N) {
         for (int i = 0; i < N; i++) x[i] = -87.33f + 175.7f * (float)(base + i) / (float)(1 << 22);
-        k->exp(x, y, N);
+        fn(x, y, N);
         for (int i = 0; i < N; i++) {
-            if (x[i] > 88.37f) continue;
+            if (x[i] > hi) continue;
             const double ref = exp((double)x[i]), rel = fabs((double)y[i] - ref) / ref;
-            if (rel > worst) worst = rel, at = x[i];
+            const double excess = rel - (0x1p-22 + fabs(x[i]) * per_x);
+            if (rel > *worst) *worst = rel, *at = x[i];
+            if (excess > excess_max) excess_max = excess;
         }
     }
+    return excess_max;
+}
+
+static void exp_accuracy(const dyvm_cpu_kernels *k)
+{
+    double worst, at;
+    exp_sweep(k->exp, 88.37f, 0, &worst, &at);
     /* 2 ulp = 2^-22 relative at most (README.md states it) */
     check(worst <= 2.0 * 0x1p-23 + 1e-12, "[%s] exp: max relative error %.3g (%.2f ulp of 1) at x = %.6g over [-87.33, 88.37]",
           k->name, worst, worst / 0x1p-23, at);
@@ -61,23 +72,13 @@ static void exp_accuracy(const dyvm_cpu_kernels *k)
  * beyond it up to 88 */
 static void exp_scan_accuracy(const dyvm_cpu_kernels *k)
 {
-    enum { N = 1 << 16 };
-    static float x[N], y[N];
-    double worst = 0, at = 0, worst_excess = -INFINITY; /* the largest (error - bound) seen */
-    for (int64_t base = 0; base < (1 << 22); base += N) {
-        for (int i = 0; i < N; i++) x[i] = -87.33f + 175.7f * (float)(base + i) / (float)(1 << 22);
-        k->exp_scan(x, y, N);
-        for (int i = 0; i < N; i++) {
-            if (x[i] > 88.0f) continue;
-            const double ref = exp((double)x[i]), rel = fabs((double)y[i] - ref) / ref;
-            const double excess = rel - (0x1p-22 + fabs(x[i]) * 0x1p-23);
-            if (rel > worst) worst = rel, at = x[i];
-            if (excess > worst_excess) worst_excess = excess;
-        }
-    }
-    check(worst_excess <= 0, "[%s] scan exp: relative error within 2^-22 + |x| 2^-23 over [-87.33, 88] (max %.3g at x = %.6g)",
+    double worst, at;
+    const double excess = exp_sweep(k->exp_scan, 88.0f, 0x1p-23, &worst, &at);
+    check(excess <= 0, "[%s] scan exp: relative error within 2^-22 + |x| 2^-23 over [-87.33, 88] (max %.3g at x = %.6g)",
           k->name, worst, at);
     /* the scan's own range, dt A in [-20, 0]: within 2^-22 + 20 * 2^-23 */
+    enum { N = 1 << 16 };
+    static float x[N], y[N];
     double near = 0;
     for (int i = 0; i < N; i++) x[i] = -20.0f * (float)i / (float)N;
     k->exp_scan(x, y, N);

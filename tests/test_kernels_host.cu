@@ -160,7 +160,7 @@ static void run_scan_v2(const scan2_params &p, int threads)
             for (int64_t k0 = 0; k0 < p.L; k0 += T) {
                 std::fill(tile.begin(), tile.end(), NAN); /* a step past L must never be read */
                 for (int t = 0; t < threads; t++)
-                    for (int k = t; k < T * 2 * N; k += threads) scan2_load_at<N, T>(p, r, k0, tile.data(), k);
+                    for (int k = t; k < T * 2 * N; k += threads) scan2_load_at<N>(p, r, k0, tile.data(), k);
                 for (int t = 0; t < threads; t++) {
                     const int64_t e = xb * threads + t;
                     if (e < p.E) scan2_steps<N, T>(p, r, e, k0, tile.data(), &s[(size_t)t * N], &a2[(size_t)t * N]);

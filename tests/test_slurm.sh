@@ -102,17 +102,7 @@ done
 ok $? "the merge job wrote the report ($(tail -1 "$out/logs/merge.out" 2>/dev/null))"
 "$dyvm" bench --suite paper --quick --no-peaks --min-time 0.02 --max-time 0.1 --threads 1 --out "$T/whole" >/dev/null 2>&1
 ok $? "the same suite unsharded (one thread, as the shards' --cpus-per-task 1)"
-py=$(python3 - "$out/report" "$(ls -d "$T"/whole/*/ | head -1)" <<'EOF'
-import json, sys
-merged, whole = sys.argv[1:]
-key = lambda r: (r["model"], r["variant"], r["block_policy"], r["token_policy"], r["batch"], r["threads"])
-m, w = json.load(open(f"{merged}/paper.json")), json.load(open(f"{whole}/paper.json"))
-ok = sorted(map(key, m["results"])) == sorted(map(key, w["results"]))
-print(("PASS" if ok else "FAIL") + f" merged report and unsharded run: the same {len(w['results'])} configurations")
-ok = all(sorted(a) == sorted(b) for a, b in zip(m["results"], w["results"])) and m["results"]
-print(("PASS" if ok else "FAIL") + " merged report and unsharded run: the same columns")
-EOF
-)
+py=$(python3 "$(dirname "$0")/same_report.py" "$out/report" "$(ls -d "$T"/whole/*/ | head -1)")
 printf '%s\n' "$py"
 pass=$((pass + $(printf '%s\n' "$py" | grep -c '^PASS'))) fail=$((fail + $(printf '%s\n' "$py" | grep -c '^FAIL')))
 [ -n "$py" ] || ok 1 "the report checks ran (python3)"
