@@ -479,6 +479,7 @@ int cmd_bench(int argc, char **argv)
         for (int i = 0; dyvm_suite_names[i]; i++) known |= !strcmp(suite, dyvm_suite_names[i]);
         if (!known) return cli_fail("--suite: \"%s\" is not all, paper, blocks, keep, batch, breakdown, threads, sol or resolution", suite);
         if (c.weights || c.preset) return cli_fail("bench: --suite runs the presets; not with --weights or --preset");
+        if (c.img_size) return cli_fail("bench: --suite runs the presets at their own sizes; not with --img-size (the resolution suite varies it)");
         const suite_request q = {.which = suite, .root = out, .quick = quick, .no_peaks = no_peaks, .threads = c.threads,
                                  .seed = c.seed, .wseed = c.weights_seed, .backend = c.backend, .precision = c.precision,
                                  .timing = t, .shard_i = shard_i, .shard_n = shard_n};

@@ -449,6 +449,7 @@ bad "bench: --rounds 0" 'dyvm: --rounds: "0" is not an integer in 1..16' -- benc
 bad "bench: --format xml" 'dyvm: --format: "xml" is not md, csv, json or jsonl' -- bench --preset tiny --format xml
 bad "bench: --suite nope" 'dyvm: --suite: "nope" is not all, paper, blocks, keep, batch, breakdown, threads, sol or resolution' -- bench --suite nope --out rep
 bad "bench: --suite with --preset" "dyvm: bench: --suite runs the presets; not with --weights or --preset" -- bench --suite paper --preset tiny --out rep
+bad "bench: --suite with --img-size" "dyvm: bench: --suite runs the presets at their own sizes; not with --img-size (the resolution suite varies it)" -- bench --suite paper --img-size 448 --out rep
 bad "bench: --suite --backend tpu" 'dyvm: --backend: "tpu" is not cpu or cuda' -- bench --suite paper --backend tpu --out rep
 # was a bug, fixed now: --precision is checked only when the first configuration builds its backend:
 # after the peaks (seconds; --no-peaks here), after "== suite paper" on stderr, and after the report folder,
