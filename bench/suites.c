@@ -592,8 +592,9 @@ static int suite_breakdown(dyvm_suite_ctx *s)
                        "times its conv, x_proj, dt_proj and scan phases itself), and in brackets the stage's floor at "
                        "the measured roofs and its sol (floor / measured). On the CPU, dt_proj is not a matrix product "
                        "but the dt projection computed per channel block just before the scan (which applies its bias "
-                       "and softplus); its floor is still that of the product at the sgemm rate measured at its "
-                       "shape. %s| stage |",
+                       "and softplus) by a vector kernel, so its floor is vector work's: its MACs at the FMA rate, "
+                       "or its bytes at the bandwidth (on a GPU, a cuBLAS product at the sgemm rate at its shape). "
+                       "%s| stage |",
             big(s), (long long)s->batch, block, intervals_note);
     for (int v = 0; v < 4; v++) fprintf(s->readme, " %s ms (floor, sol) |", dyvm_variant_name((dyvm_variant)v));
     fprintf(s->readme, "\n|---|---:|---:|---:|---:|\n");

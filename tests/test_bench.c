@@ -163,6 +163,16 @@ static void floor_model(void)
           st[STAGE_HEAD] == 0 && fabs(total - 460) < 1e-9,
           "floor: GEMM stage at its shape's roof, vector stage at FMA + exp roofs, data movement at the bandwidth "
           "(%.1f + %.1f + %.1f = %.1f ms)", st[STAGE_IN_PROJ], st[STAGE_SCAN], st[STAGE_GATHER], total);
+    /* dt_proj: the CPU's vector kernel (FMA roof), the GPU's cuBLAS product (its shape's sgemm roof) */
+    dyvm_flops fd;
+    memset(&fd, 0, sizeof fd);
+    fd.macs[STAGE_DT_PROJ] = 1e9; /* 2 GFLOP: 40 ms at the FMA rate, 20 ms at the sgemm rate (no shape: the best) */
+    snprintf(p.backend, sizeof p.backend, "cpu");
+    const double on_cpu = dyvm_floor_ms(&p, "m", &fd, 1, NULL);
+    snprintf(p.backend, sizeof p.backend, "cuda");
+    const double on_gpu = dyvm_floor_ms(&p, "m", &fd, 1, NULL);
+    check(fabs(on_cpu - 40) < 1e-9 && fabs(on_gpu - 20) < 1e-9,
+          "floor: dt_proj at the FMA rate on the CPU (%.1f ms), at the sgemm rate on the GPU (%.1f ms)", on_cpu, on_gpu);
     check(fabs(dyvm_stage_gemm_roof(&p, "other", STAGE_IN_PROJ) - 100) < 1e-12,
           "a model without measured shapes falls back to the best sgemm rate");
     p.measured = false;
