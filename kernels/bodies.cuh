@@ -107,7 +107,6 @@ UNROLL
     }
 }
 
-
 /* y[i], i < B * L * E: zero where image i / (L * E) is not among the n listed (ascending) ones; one launch
  * per branch instead of a memset per skipped image */
 HD void zero_skipped_at(const zero_skipped_params &p, int64_t i)

@@ -288,12 +288,15 @@ static int config_from_shapes(const st_file *f, dyvm_config *c, char *err, size_
     return 0;
 }
 
+/* what a one-line message or a report cannot show as it is (a newline would split the line) */
+static bool control_char(char c) { return (unsigned char)c < 0x20 || c == 0x7f; }
+
 /* A metadata value as an error message shows it: control characters (a newline would split the one line)
  * as '?', at most 48 characters, "..." after a longer one. */
 static const char *shown(const char *v, char buf[64])
 {
     size_t n = 0;
-    for (; v[n] && n < 48; n++) buf[n] = (unsigned char)v[n] < 0x20 || v[n] == 0x7f ? '?' : v[n];
+    for (; v[n] && n < 48; n++) buf[n] = control_char(v[n]) ? '?' : v[n];
     snprintf(buf + n, 64 - n, "%s", v[n] ? "..." : "");
     return buf;
 }
@@ -529,7 +532,7 @@ int dyvm_weights_from_file(dyvm_weights *w, const st_file *f, char *err, size_t 
     w->has_predictors = w->cfg.n_prune > 0 && !absent[GROUP_PREDICTOR];
     if (st_meta(f, "source")) { /* shown in reports: control characters replaced */
         snprintf(w->source, sizeof w->source, "%s", st_meta(f, "source"));
-        for (char *p = w->source; *p; p++) *p = (unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p;
+        for (char *p = w->source; *p; p++) *p = control_char(*p) ? ' ' : *p;
     }
     derive(w);
     rc = 0;

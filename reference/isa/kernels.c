@@ -139,7 +139,7 @@ static ALWAYS_INLINE void scan_steps(const dyvm_scan_args *a, int64_t e0, int64_
     for (int64_t n = 0; n < N; n++) {
         float col[VW] = {0};
         for (int64_t c = 0; c < nl; c++) col[c] = a->A[(e0 + c) * N + n];
-        A2[n] = vf_load(col) * vf_set1(1.44269504088896341f); /* A log2 e */
+        A2[n] = vf_load(col) * vf_set1(VF_LOG2E);
         s[n] = vf_set1(0.0f);
     }
     const vf Dv = LD(a->D + e0, nl), bias = LD(a->dt_b + e0, nl);
@@ -239,7 +239,7 @@ static void gelu(float *x, int64_t n) { map_n(vf_gelu, x, x, n); }
 static void softplus_n(const float *x, float *y, int64_t n) { map_n(vf_softplus, x, y, n); }
 static void exp_n(const float *x, float *y, int64_t n) { map_n(vf_exp, x, y, n); }
 /* exp(x) as the scan computes its exps: 2^(x log2 e) */
-static ALWAYS_INLINE vf exp_by_exp2(vf x) { return vf_exp2(x * vf_set1(1.44269504088896341f)); }
+static ALWAYS_INLINE vf exp_by_exp2(vf x) { return vf_exp2(x * vf_set1(VF_LOG2E)); }
 static void exp_scan_n(const float *x, float *y, int64_t n) { map_n(exp_by_exp2, x, y, n); }
 
 /* twelve independent chains (enough to cover the FMA latency), 2 FLOPs per lane and step */

@@ -82,6 +82,8 @@ static inline void vf_store_n(float *p, vf v, int64_t n)
     memcpy(p, t, sizeof(float) * (size_t)n);
 }
 
+#define VF_LOG2E 1.44269504088896341f /* log2 e, rounded to float */
+
 /* exp(x), dyvm's own (every ISA, inlined so that the exps run without calls): Cody-Waite reduction
  * x = n ln2 + r with |r| <= ln2 / 2, e^r by a degree-6 minimax polynomial (fitted by Remez's algorithm to the
  * relative error, 3.9e-9 before rounding) in Horner's scheme (6 FMAs: fewer operations than Estrin's scheme,
@@ -94,7 +96,7 @@ static inline vf vf_exp(vf x)
 {
     const vf magic = vf_set1(0x1.8p23f); /* adding it rounds to an integer held in the low mantissa bits */
     x = vf_min(vf_set1(88.37626f), vf_max(vf_set1(-87.33654f), x));
-    const vf j = x * vf_set1(1.44269504088896341f) + magic;
+    const vf j = x * vf_set1(VF_LOG2E) + magic;
     const vf n = j - magic;
     vf r = n * vf_set1(-0.693359375f) + x; /* ln 2 in two parts: n * hi is exact */
     r = n * vf_set1(2.12194440e-4f) + r;
