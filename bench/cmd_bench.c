@@ -117,8 +117,10 @@ static int measure_peaks(dyvm_peaks *p, const char *backend, const char *precisi
     fprintf(stderr, "== speed of light (%s): sgemm at the models' shapes, exp, FMA, memory\n", backend);
     if (dyvm_peaks_measure(p, backend, precision, models, n, gpu ? gpu_batches : cpu_batches, 2, err, sizeof err))
         return cli_fail("measuring the peaks: %s", err);
-    fprintf(stderr, "   sgemm %.1f GFLOP/s, FMA %.1f GFLOP/s, exp %.3g/s, memory %.1f GB/s (%.1f s)\n", p->sgemm_gflops,
-            p->fma_gflops, p->exp_per_s, p->bandwidth_gbs, p->seconds);
+    fprintf(stderr, "   sgemm %.1f GFLOP/s, FMA %.1f GFLOP/s, exp %.3g/s, memory %.1f GB/s", p->sgemm_gflops, p->fma_gflops,
+            p->exp_per_s, p->bandwidth_gbs);
+    if (p->cache_gbs > 0) fprintf(stderr, ", last-level cache %.1f GB/s", p->cache_gbs);
+    fprintf(stderr, " (%.1f s)\n", p->seconds);
     return 0;
 }
 

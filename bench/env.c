@@ -121,9 +121,11 @@ void dyvm_env_markdown(const dyvm_env *e, FILE *f)
     if (e->peaks && e->peaks_end && e->peaks->measured && e->peaks_end->measured) {
         const dyvm_peaks *a = e->peaks, *b = e->peaks_end;
         fprintf(f, "| roofs measured again before the sol suite | sgemm %.1f GFLOP/s (%.2f× the start's), FMA %.1f "
-                   "(%.2f×), exp %.3g/s (%.2f×), memory %.1f GB/s (%.2f×): the machine's drift over the run; every "
-                   "floor uses the start's roofs |\n",
+                   "(%.2f×), exp %.3g/s (%.2f×), memory %.1f GB/s (%.2f×)",
                 b->sgemm_gflops, b->sgemm_gflops / a->sgemm_gflops, b->fma_gflops, b->fma_gflops / a->fma_gflops,
                 b->exp_per_s, b->exp_per_s / a->exp_per_s, b->bandwidth_gbs, b->bandwidth_gbs / a->bandwidth_gbs);
+        if (a->cache_gbs > 0 && b->cache_gbs > 0)
+            fprintf(f, ", last-level cache %.1f GB/s (%.2f×)", b->cache_gbs, b->cache_gbs / a->cache_gbs);
+        fprintf(f, ": the machine's drift over the run; every floor uses the start's roofs |\n");
     }
 }

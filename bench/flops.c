@@ -65,13 +65,23 @@ int dyvm_realized_from_policy(const dyvm_config *c, dyvm_variant v, int64_t B, c
 /* conv taps that fall inside a sequence of L tokens (the zero padding is not computed) */
 static double conv_taps(int64_t L, int64_t K) { return L >= K ? (double)(K * L - K * (K - 1) / 2) : (double)(L * (L + 1) / 2); }
 
+/* One call of a stage moves its weights and its activations (in floats, the whole batch): both add to its
+ * bytes, the weights to its weight bytes, and the largest call's activations are its working set. */
+static void moved(dyvm_flops *f, dyvm_stage s, double weights, double acts)
+{
+    const double x = 4.0; /* bytes per float */
+    f->bytes[s] += x * (weights + acts);
+    f->weight_bytes[s] += x * weights;
+    if (x * acts > f->act_set[s]) f->act_set[s] = x * acts;
+}
+
 void dyvm_flops_count(const dyvm_config *c, const dyvm_realized *r, dyvm_flops *f)
 {
     memset(f, 0, sizeof *f);
     const double B = (double)r->B, D = (double)c->D, E = (double)c->E, N = (double)c->N, R = (double)c->R,
                  K = (double)c->K, P = (double)c->patch, Cls = (double)c->classes, Ch = (double)c->channels,
-                 M = (double)c->M, H = (double)(c->D / 2), Q = (double)(c->D / 4), x = 4.0; /* bytes per float */
-    double *mac = f->macs, *tr = f->transc, *el = f->elem, *by = f->bytes, *pp = f->paper;
+                 M = (double)c->M, H = (double)(c->D / 2), Q = (double)(c->D / 4);
+    double *mac = f->macs, *tr = f->transc, *el = f->elem, *pp = f->paper;
     double branches = 0;
     for (int64_t i = 0; i < c->depth; i++) branches += r->images[i][0] + r->images[i][1];
     f->block_ratio = branches / (2.0 * (double)c->depth * B);
@@ -81,7 +91,7 @@ void dyvm_flops_count(const dyvm_config *c, const dyvm_realized *r, dyvm_flops *
     mac[STAGE_EMBED] = B * M * D * Ch * P * P;
     el[STAGE_EMBED] = B * (2 * M + 1) * D;
     pp[STAGE_EMBED] = M * D * 3 * P * P; /* calc_flops.py: M * D * 3 * P^2 */
-    by[STAGE_EMBED] = x * (B * Ch * (double)(c->img * c->img) + D * Ch * P * P + 2 * D + (M + 1) * D + B * (M + 1) * D);
+    moved(f, STAGE_EMBED, D * Ch * P * P + 2 * D + (M + 1) * D, B * Ch * (double)(c->img * c->img) + B * (M + 1) * D);
 
     int stage = 0;
     for (int64_t i = 0; i < c->depth; i++) {
@@ -94,9 +104,9 @@ void dyvm_flops_count(const dyvm_config *c, const dyvm_realized *r, dyvm_flops *
                 tr[STAGE_PREDICTOR] += rows * (1 + D + H + Q + 3);
                 el[STAGE_PREDICTOR] += rows * (5 * D + 4 + D + 4 * D + H + 4 * H + Q + 4 * Q + 2 + 5 + H) + B * H;
                 pp[STAGE_PREDICTOR] += n * (D * D + D * H + H * Q + Q * 2);
-                by[STAGE_PREDICTOR] += x * (2 * B * (n + 1) * D + 2 * D + D * D + D + D * H + H + H * Q + Q + 2 * Q + 2 + B * n);
+                moved(f, STAGE_PREDICTOR, 2 * D + D * D + D + D * H + H + H * Q + Q + 2 * Q + 2, 2 * B * (n + 1) * D + B * n);
             }
-            by[STAGE_GATHER] += x * (4 * B * (nk + 1) * D + 2 * B * nk); /* h, r rows and indices */
+            moved(f, STAGE_GATHER, 0, 4 * B * (nk + 1) * D + 2 * B * nk); /* h, r rows and indices */
             stage++;
         }
         const double rows = B * L;
@@ -104,35 +114,35 @@ void dyvm_flops_count(const dyvm_config *c, const dyvm_realized *r, dyvm_flops *
         mac[STAGE_NORM] += rows * D;
         tr[STAGE_NORM] += rows;
         el[STAGE_NORM] += rows * ((first ? 2 : 3) * D + 3);
-        by[STAGE_NORM] += x * (rows * D * (first ? 3 : 4) + D);
+        moved(f, STAGE_NORM, D, rows * D * (first ? 3 : 4));
         /* in_proj */
         mac[STAGE_IN_PROJ] += rows * D * 2 * E;
         pp[STAGE_IN_PROJ] += L * D * 2 * E;
-        by[STAGE_IN_PROJ] += x * (rows * D + 2 * E * D + rows * 2 * E);
+        moved(f, STAGE_IN_PROJ, 2 * E * D, rows * D + rows * 2 * E);
         /* block head on the class token, sigmoid on its two logits */
         if (r->block_heads) {
             mac[STAGE_BLOCK_HEAD] += B * 2 * 2 * E;
             tr[STAGE_BLOCK_HEAD] += B * 2;
             el[STAGE_BLOCK_HEAD] += B * 2 * 4;
-            by[STAGE_BLOCK_HEAD] += x * (B * 2 * E + 2 * 2 * E + 2 + B * 2);
+            moved(f, STAGE_BLOCK_HEAD, 2 * 2 * E + 2, B * 2 * E + B * 2);
         }
         /* the two directional branches, on the images that ran them */
         const double R2N = R + 2 * N;
         for (int d = 0; d < 2; d++) {
-            const double n = r->images[i][d], nl = n * L;
+            const double n = r->images[i][d], nl = n * L, w = n > 0; /* a branch no image runs reads no weights */
             mac[STAGE_CONV] += n * conv_taps(r->tokens[i], c->K) * E;
             el[STAGE_CONV] += nl * E * 4;
             tr[STAGE_CONV] += nl * E;
-            by[STAGE_CONV] += x * (2 * nl * E + E * K + E);
+            moved(f, STAGE_CONV, w * (E * K + E), 2 * nl * E);
             mac[STAGE_X_PROJ] += nl * E * R2N;
-            by[STAGE_X_PROJ] += x * (nl * E + R2N * E + nl * R2N);
+            moved(f, STAGE_X_PROJ, w * R2N * E, nl * E + nl * R2N);
             mac[STAGE_DT_PROJ] += nl * R * E;
-            by[STAGE_DT_PROJ] += x * (nl * R + E * R + nl * E);
+            moved(f, STAGE_DT_PROJ, w * E * R, nl * R + nl * E);
             mac[STAGE_SCAN] += nl * E * (2 * N + 1);
             tr[STAGE_SCAN] += nl * E * (N + 3);
             el[STAGE_SCAN] += nl * E * (2 * N + 10);
             /* reads delta, u, B, C, z; writes y (zeros for the images that skip) */
-            by[STAGE_SCAN] += x * (nl * (3 * E + 2 * N) + 2 * E * N + 3 * E + rows * E);
+            moved(f, STAGE_SCAN, w * (2 * E * N + 3 * E), nl * (3 * E + 2 * N) + rows * E);
         }
         /* calc_flops.py: one direction, times the block keep ratio */
         pp[STAGE_CONV] += ratio * (L + K - 1) * E * K;
@@ -143,19 +153,20 @@ void dyvm_flops_count(const dyvm_config *c, const dyvm_realized *r, dyvm_flops *
         mac[STAGE_OUT_PROJ] += rows * E * D;
         el[STAGE_OUT_PROJ] += rows * E * 2;
         pp[STAGE_OUT_PROJ] += L * E * D;
-        by[STAGE_OUT_PROJ] += x * (2 * rows * E + D * E + rows * D);
+        moved(f, STAGE_OUT_PROJ, D * E, 2 * rows * E + rows * D);
     }
     /* final residual add + RMSNorm of the class token, classifier */
     mac[STAGE_HEAD] = B * (D + D * Cls);
     tr[STAGE_HEAD] = B;
     el[STAGE_HEAD] = B * (3 * D + 3 + Cls);
     pp[STAGE_HEAD] = D * Cls;
-    by[STAGE_HEAD] = x * (2 * B * D + D + Cls * D + Cls + B * D + B * Cls);
+    moved(f, STAGE_HEAD, D + Cls * D + Cls, 2 * B * D + B * D + B * Cls);
 
     for (int s = 0; s < STAGE_COUNT; s++) {
         f->full[s] = (2 * mac[s] + tr[s] + el[s]) / B;
         f->bytes[s] /= B;
         f->full_total += f->full[s], f->paper_total += f->paper[s], f->bytes_total += f->bytes[s];
+        f->weight_total += f->weight_bytes[s];
     }
 }
 

@@ -33,6 +33,10 @@ typedef struct {
     /* per image */
     double paper[STAGE_COUNT], full[STAGE_COUNT], bytes[STAGE_COUNT];
     double paper_total, full_total, bytes_total;
+    /* the whole batch: of bytes[] times B, the weights' share (read once per forward, whatever the batch),
+       their sum over stages, and the activations of the stage's largest single call (one layer, one
+       direction): what must fit in a cache for the stage's data to come from there (peaks.h, the floor) */
+    double weight_bytes[STAGE_COUNT], weight_total, act_set[STAGE_COUNT];
     double block_ratio; /* branches run / (2 * depth), averaged over images */
 } dyvm_flops;
 

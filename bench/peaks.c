@@ -160,30 +160,67 @@ static size_t llc_bytes(void)
     return l3 > 0 ? (size_t)l3 : (size_t)32 << 20;
 }
 
-/* triad a = b + s * c over arrays of 4x the last-level cache each (64 to 512 MiB), best of 5 passes */
-static double cpu_triad(double *mib)
+/* this thread's part [lo, hi) of n elements: the same part for every pass and for the first touch */
+static void thread_part(size_t n, size_t *lo, size_t *hi)
 {
-    size_t bytes = 4 * llc_bytes();
-    bytes = bytes < ((size_t)64 << 20) ? (size_t)64 << 20 : bytes > ((size_t)512 << 20) ? (size_t)512 << 20 : bytes;
+    const size_t nt = (size_t)omp_get_num_threads(), t = (size_t)omp_get_thread_num();
+    *lo = n * t / nt, *hi = n * (t + 1) / nt;
+}
+
+/* triad a = b + s * c over three arrays of `bytes` each, timed in 6 batches of `passes` passes (the first
+ * batch, which brings the pages in, not counted), with the ISA kernels' vector triad: the best GB/s, 12 bytes
+ * per element (as STREAM). 0 when the arrays cannot be allocated or the triad did not run as written. */
+static double triad_rate(size_t bytes, int passes)
+{
+    const dyvm_cpu_kernels *isa = dyvm_isa_kernels();
     const size_t n = bytes / sizeof(float);
     float *a = malloc(bytes), *bb = malloc(bytes), *c = malloc(bytes);
     double best = 0;
     if (a && bb && c) {
-#pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < n; i++) a[i] = 0, bb[i] = 1, c[i] = 2; /* first touch by the thread that uses it */
-        for (int pass = 0; pass < 6; pass++) {
-            const float s = 0.5f + (float)pass;
-            const double t0 = dyvm_now_ms();
-#pragma omp parallel for schedule(static)
-            for (size_t i = 0; i < n; i++) a[i] = bb[i] + s * c[i];
-            const double ms = dyvm_now_ms() - t0, gbs = 3.0 * (double)bytes / (ms * 1e6);
-            if (pass > 0) best = gbs > best ? gbs : best;
+#pragma omp parallel
+        {
+            size_t lo, hi;
+            thread_part(n, &lo, &hi);
+            for (size_t i = lo; i < hi; i++) a[i] = 0, bb[i] = 1, c[i] = 2; /* first touch by the thread that uses it */
         }
-        *mib = 3.0 * (double)bytes / (1 << 20);
-        if (a[n / 2] != 1.0f + 5.5f * 2.0f) best = 0; /* the triad did not run as written */
+        float s = 0;
+        for (int batch = 0; batch < 6; batch++) {
+            const double t0 = dyvm_now_ms();
+            for (int k = 0; k < passes; k++) {
+                s = 0.5f + (float)(batch * passes + k); /* a new value each pass: no pass can be skipped */
+#pragma omp parallel
+                {
+                    size_t lo, hi;
+                    thread_part(n, &lo, &hi);
+                    isa->triad(a + lo, bb + lo, c + lo, s, (int64_t)(hi - lo));
+                }
+            }
+            const double ms = dyvm_now_ms() - t0, gbs = 3.0 * (double)bytes * passes / (ms * 1e6);
+            if (batch > 0) best = gbs > best ? gbs : best;
+        }
+        if (a[n / 2] != 1.0f + s * 2.0f) best = 0;
     }
     free(a), free(bb), free(c);
     return best;
+}
+
+/* memory: arrays of 4x the last-level cache each (64 to 512 MiB); one pass per batch */
+static double cpu_triad(double *mib)
+{
+    size_t bytes = 4 * llc_bytes();
+    bytes = bytes < ((size_t)64 << 20) ? (size_t)64 << 20 : bytes > ((size_t)512 << 20) ? (size_t)512 << 20 : bytes;
+    *mib = 3.0 * (double)bytes / (1 << 20);
+    return triad_rate(bytes, 1);
+}
+
+/* the last-level cache: the three arrays a quarter of it together (past the L2 caches of every core the
+ * development VM has: 8 MiB against 2 x 512 KiB), passes enough for a batch of a few ms */
+static double cpu_cache_triad(double *mib)
+{
+    const size_t bytes = llc_bytes() / 12 / 64 * 64;
+    *mib = 3.0 * (double)bytes / (1 << 20);
+    const int passes = (int)(((size_t)512 << 20) / (3 * bytes)) + 1; /* 512 MiB moved per batch */
+    return triad_rate(bytes, passes);
 }
 
 static int measure_cpu(dyvm_peaks *p, char *err, size_t errlen)
@@ -194,6 +231,9 @@ static int measure_cpu(dyvm_peaks *p, char *err, size_t errlen)
     p->fma_gflops = cpu_fma_rate();
     p->bandwidth_gbs = cpu_triad(&p->triad_mib);
     if (!(p->bandwidth_gbs > 0)) return snprintf(err, errlen, "the memory triad could not run (out of memory?)"), -1;
+    p->llc_mib = (double)llc_bytes() / (1 << 20);
+    p->cache_gbs = cpu_cache_triad(&p->cache_triad_mib);
+    if (!(p->cache_gbs > 0)) return snprintf(err, errlen, "the cache triad could not run (out of memory?)"), -1;
     return 0;
 }
 
@@ -258,6 +298,13 @@ static bool gemm_stage(const dyvm_peaks *p, dyvm_stage s)
            s == STAGE_HEAD;
 }
 
+/* GB/s for data that a working set of `bytes` holds: the cache's rate when it fits in the last-level cache
+ * (and that rate was measured), the memory's otherwise */
+static double data_rate(const dyvm_peaks *p, double bytes)
+{
+    return p->cache_gbs > 0 && bytes <= p->llc_mib * (1 << 20) ? p->cache_gbs : p->bandwidth_gbs;
+}
+
 double dyvm_floor_ms(const dyvm_peaks *p, const char *model, const dyvm_flops *f, int64_t B,
                      double stage_floor_ms[STAGE_COUNT])
 {
@@ -269,7 +316,8 @@ double dyvm_floor_ms(const dyvm_peaks *p, const char *model, const dyvm_flops *f
             const double gemm = g ? 2 * f->macs[s] / (dyvm_stage_gemm_roof(p, model, (dyvm_stage)s) * 1e9) : 0;
             const double vec = ((g ? 0 : 2 * f->macs[s]) + f->elem[s]) / (p->fma_gflops * 1e9);
             const double compute = gemm + vec + f->transc[s] / p->exp_per_s;
-            const double memory = f->bytes[s] * (double)B / (p->bandwidth_gbs * 1e9);
+            const double weights = f->weight_bytes[s], acts = f->bytes[s] * (double)B - weights;
+            const double memory = weights / (data_rate(p, f->weight_total) * 1e9) + acts / (data_rate(p, f->act_set[s]) * 1e9);
             ms = 1e3 * (compute > memory ? compute : memory);
         }
         if (stage_floor_ms) stage_floor_ms[s] = ms;
@@ -293,6 +341,11 @@ cJSON *dyvm_peaks_json(const dyvm_peaks *p)
     cJSON_AddStringToObject(j, "exp_impl", p->exp_impl);
     cJSON_AddNumberToObject(j, "bandwidth_gbs", p->bandwidth_gbs);
     cJSON_AddNumberToObject(j, "triad_mib", p->triad_mib);
+    if (p->cache_gbs > 0) {
+        cJSON_AddNumberToObject(j, "cache_gbs", p->cache_gbs);
+        cJSON_AddNumberToObject(j, "cache_triad_mib", p->cache_triad_mib);
+        cJSON_AddNumberToObject(j, "llc_mib", p->llc_mib);
+    }
     cJSON_AddNumberToObject(j, "seconds", p->seconds);
     for (int i = 0; i < p->n_gemm; i++) {
         const dyvm_gemm_peak *x = &p->gemm[i];
@@ -323,5 +376,8 @@ void dyvm_peaks_markdown(const dyvm_peaks *p, FILE *f)
     fprintf(f, "| FMA roof | %.1f GFLOP/s (FP32, %s) |\n", p->fma_gflops, cpu ? "all threads" : "whole device");
     fprintf(f, "| exp roof | %.3g exps/s (%s) |\n", p->exp_per_s, p->exp_impl);
     fprintf(f, "| memory roof | %.1f GB/s (triad over %.0f MiB) |\n", p->bandwidth_gbs, p->triad_mib);
+    if (p->cache_gbs > 0)
+        fprintf(f, "| cache roof | %.1f GB/s (the triad over %.1f MiB, within the %.0f MiB last-level cache: the rate of "
+                   "a stage's data that fit there) |\n", p->cache_gbs, p->cache_triad_mib, p->llc_mib);
     fprintf(f, "| peaks measured in | %.2f s (`--no-peaks` skips it) |\n", p->seconds);
 }

@@ -4,13 +4,17 @@
  * shapes (through the backend's own product: the CPU's deterministic tiles, or cuBLAS in the precision in
  * use; on the CPU also one multi-threaded OpenBLAS call, the better of the two kept), the rate of the vector
  * exp the scan uses, the FP32 FMA rate (the roof of elementwise work) and the memory bandwidth (a triad well
- * past the last-level cache, or over device memory).
+ * past the last-level cache, or over device memory); on the CPU also the last-level cache's bandwidth (a
+ * triad over a quarter of it, past the L2 caches).
  *
  * The floor of a stage is max(compute, memory): compute = 2 * GEMM macs / (the stage's sgemm rate) +
  * (2 * other macs + other elementwise ops) / (FMA rate) + transcendentals / (exp rate); memory = the stage's
- * minimum bytes (flops.h) / bandwidth. A row's floor_ms is the sum over stages, and sol = floor / median. It
- * is a model, not a theorem: sol above 1 means the model's rates were beaten at that shape, and the report
- * says so rather than hiding it. */
+ * minimum bytes (flops.h) at the rate of where they can be: its activations at the cache's rate when its
+ * largest call's activations fit in the last-level cache, its weights at the cache's rate when all the
+ * weights a forward reads fit there, the rest at the memory bandwidth (a GPU: all at the memory bandwidth).
+ * A row's floor_ms is the sum over stages, and sol = floor / median. It is a model, not a theorem: sol above
+ * 1 means the model's rates were beaten at that shape (data in an L2 cache, say), and the report says so
+ * rather than hiding it. */
 #ifndef DYVM_PEAKS_H
 #define DYVM_PEAKS_H
 
@@ -43,6 +47,8 @@ typedef struct {
     char exp_impl[128];      /* which exp: the ISA in use */
     double bandwidth_gbs;   /* triad, 1e9 bytes/s, 12 bytes per element counted (as STREAM) */
     double triad_mib;       /* size of the three arrays */
+    double cache_gbs;       /* CPU: the same triad within the last-level cache (0: not measured, a GPU) */
+    double cache_triad_mib, llc_mib; /* its three arrays' size; the last-level cache's */
     double seconds;         /* time the measurement took */
     int threads;
     int n_gemm;

@@ -561,11 +561,15 @@ static int roofline(dyvm_suite_ctx *s, const dyvm_row *rows, size_t n)
     if (close_out(&daf)) return -1;
     fprintf(s->readme, "\nThe roofline: each stage's arithmetic intensity (full FLOPs over its minimum bytes) against "
                        "the rate it reached, under the roofs measured in this run (sgemm %.1f, FMA %.1f GFLOP/s; exp "
-                       "%.3g/s; memory %.1f GB/s).\n",
+                       "%.3g/s; memory %.1f GB/s",
             p->sgemm_gflops, p->fma_gflops, p->exp_per_s, p->bandwidth_gbs);
+    if (p->cache_gbs > 0)
+        fprintf(s->readme, "; the FMA roof's diagonal again at the last-level cache's %.1f GB/s, the rate of the "
+                           "stages whose data fit there", p->cache_gbs);
+    fprintf(s->readme, ").\n");
     char roofs[256];
-    snprintf(roofs, sizeof roofs, "sgemm=%.6g; fma=%.6g; expr=%.6g; bw=%.6g", p->sgemm_gflops, p->fma_gflops,
-             p->exp_per_s / 1e9, p->bandwidth_gbs);
+    snprintf(roofs, sizeof roofs, "sgemm=%.6g; fma=%.6g; expr=%.6g; bw=%.6g; bwc=%.6g", p->sgemm_gflops, p->fma_gflops,
+             p->exp_per_s / 1e9, p->bandwidth_gbs, p->cache_gbs);
     return plot(s, "roofline", "roofline", "roofline", roofs);
 }
 
@@ -593,7 +597,7 @@ static int suite_breakdown(dyvm_suite_ctx *s)
                        "the measured roofs and its sol (floor / measured). On the CPU, dt_proj is not a matrix product "
                        "but the dt projection computed per channel block just before the scan (which applies its bias "
                        "and softplus) by a vector kernel, so its floor is vector work's: its MACs at the FMA rate, "
-                       "or its bytes at the bandwidth (on a GPU, a cuBLAS product at the sgemm rate at its shape). "
+                       "or its bytes where they can be (on a GPU, a cuBLAS product at the sgemm rate at its shape). "
                        "%s| stage |",
             big(s), (long long)s->batch, block, intervals_note);
     for (int v = 0; v < 4; v++) fprintf(s->readme, " %s ms (floor, sol) |", dyvm_variant_name((dyvm_variant)v));

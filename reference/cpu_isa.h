@@ -57,6 +57,8 @@ typedef struct {
     void (*exp_scan)(const float *x, float *y, int64_t n);
     void (*softplus)(const float *x, float *y, int64_t n); /* the scan's softplus, for the tests */
     double (*fma_chains)(int64_t iters);       /* FLOPs of an FMA loop run for the FMA roof (peaks.c) */
+    /* a = b + s * c over n floats: the memory and cache roofs' triad (peaks.c), in vectors of this ISA */
+    void (*triad)(float *a, const float *b, const float *c, float s, int64_t n);
 } dyvm_cpu_kernels;
 
 extern const dyvm_cpu_kernels dyvm_kernels_avx512, dyvm_kernels_avx2, dyvm_kernels_scalar;

@@ -173,6 +173,23 @@ static void floor_model(void)
     const double on_gpu = dyvm_floor_ms(&p, "m", &fd, 1, NULL);
     check(fabs(on_cpu - 40) < 1e-9 && fabs(on_gpu - 20) < 1e-9,
           "floor: dt_proj at the FMA rate on the CPU (%.1f ms), at the sgemm rate on the GPU (%.1f ms)", on_cpu, on_gpu);
+    /* data in the last-level cache (1 MiB at 100 GB/s here) when it fits there: 1 MB per forward, 0.2 MB of it
+       weights; 0.01 ms all from the cache, 0.082 with the activations too many, 0.1 with the weights too */
+    p.cache_gbs = 100, p.llc_mib = 1;
+    dyvm_flops fm;
+    memset(&fm, 0, sizeof fm);
+    fm.bytes[STAGE_NORM] = 1e6, fm.weight_bytes[STAGE_NORM] = fm.weight_total = 0.2e6, fm.act_set[STAGE_NORM] = 0.5e6;
+    const double cached = dyvm_floor_ms(&p, "m", &fm, 1, NULL);
+    fm.act_set[STAGE_NORM] = 2e6;
+    const double acts_out = dyvm_floor_ms(&p, "m", &fm, 1, NULL);
+    fm.weight_total = 2e6;
+    const double both_out = dyvm_floor_ms(&p, "m", &fm, 1, NULL);
+    p.cache_gbs = 0;
+    const double no_cache_roof = dyvm_floor_ms(&p, "m", &fm, 1, NULL);
+    check(fabs(cached - 0.01) < 1e-12 && fabs(acts_out - 0.082) < 1e-12 && fabs(both_out - 0.1) < 1e-12 &&
+              fabs(no_cache_roof - 0.1) < 1e-12,
+          "floor: bytes at the cache's rate where their working set fits the last-level cache (%.3f, %.3f, %.3f ms; "
+          "without a cache roof %.3f)", cached, acts_out, both_out, no_cache_roof);
     check(fabs(dyvm_stage_gemm_roof(&p, "other", STAGE_IN_PROJ) - 100) < 1e-12,
           "a model without measured shapes falls back to the best sgemm rate");
     p.measured = false;

@@ -3,12 +3,14 @@
  * equals the model's prediction exactly, for random configs, variants and policies drawn from a printed
  * seed. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "flops.h"
+#include "memplan.h"
 #include "rng.h"
 
 static void paper_values(void)
@@ -52,6 +54,34 @@ static void paper_values(void)
     const double under = ssm / (f.paper_total + ssm);
     check(under > 0.13 && under < 0.15, "Vim-S: counting one SSM direction under-counts the MACs by %.1f %% (SPEC: about 14 %%)",
           100 * under);
+}
+
+/* The bytes' split for the floor (peaks.h): a forward reads at most the weights the model has (the arena,
+ * memplan.c, also holds the block heads, the predictors and a transposed conv weight that dense Vim does not
+ * read), a branch no image runs reads no weights, and a stage's largest call moves no more than the stage. */
+static void byte_split(void)
+{
+    dyvm_config c;
+    char err[256];
+    dyvm_config_preset("vim-s", &c, err, sizeof err);
+    dyvm_block_policy all = {.kind = BLOCK_ALL}, none = {.kind = BLOCK_COUNT, .count = 0};
+    dyvm_realized r;
+    dyvm_flops dense, skip;
+    dyvm_realized_from_policy(&c, VARIANT_VIM, 2, &all, TOKEN_LEARNED, 0, &r, err, sizeof err);
+    dyvm_flops_count(&c, &r, &dense);
+    const double arena = dyvm_weights_bytes(&c);
+    check(dense.weight_total <= arena && dense.weight_total > 0.95 * arena,
+          "Vim-S dense reads %.0f bytes of weights, of the arena's %.0f", dense.weight_total, arena);
+    dyvm_realized_from_policy(&c, VARIANT_BLOCK, 2, &none, TOKEN_LEARNED, 0, &r, err, sizeof err);
+    dyvm_flops_count(&c, &r, &skip);
+    const double branch_w = skip.weight_bytes[STAGE_CONV] + skip.weight_bytes[STAGE_X_PROJ] +
+                            skip.weight_bytes[STAGE_DT_PROJ] + skip.weight_bytes[STAGE_SCAN];
+    check(branch_w == 0 && skip.weight_bytes[STAGE_IN_PROJ] == dense.weight_bytes[STAGE_IN_PROJ],
+          "no branch run (count:0): no branch weights read (%.0f bytes), in_proj's as dense", branch_w);
+    bool within = true;
+    for (int s = 0; s < STAGE_COUNT; s++)
+        within &= dense.act_set[s] <= 2 * dense.bytes[s] - dense.weight_bytes[s] && dense.weight_bytes[s] <= 2 * dense.bytes[s];
+    check(within, "every stage: its largest call's activations and its weights within its bytes (batch 2)");
 }
 
 static int64_t pick(dyvm_rng *g, int64_t lo, int64_t hi) { return lo + (int64_t)(dyvm_rng_uniform(g) * (double)(hi - lo + 1)); }
@@ -148,6 +178,7 @@ static void executed_equals_counted(uint64_t seed, int trials)
 int main(void)
 {
     paper_values();
+    byte_split();
     executed_equals_counted(4242, 40);
     return check_summary();
 }

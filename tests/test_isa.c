@@ -4,6 +4,7 @@
  * directions; the exp's error over its range; the same bits however the channels are split; the choice of
  * ISA and its refusals. ISAs this CPU lacks are reported as skipped. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,21 @@ static void gelu_check(const dyvm_cpu_kernels *k)
     free(x);
 }
 
+/* the roofs' triad: every element of a = b + s * c (exact here: integers and s = 0.5), none past n */
+static void triad_check(const dyvm_cpu_kernels *k)
+{
+    enum { N = 37, GUARD = 8 };
+    float a[N + GUARD], b[N], c[N];
+    bool ok = true;
+    for (int n = 0; n <= N; n += n < 9 ? 1 : 7) {
+        for (int i = 0; i < N + GUARD; i++) a[i] = -1.0f;
+        for (int i = 0; i < N; i++) b[i] = (float)(i - 11), c[i] = (float)(3 * i + 1);
+        k->triad(a, b, c, 0.5f, n);
+        for (int i = 0; i < N + GUARD; i++) ok &= a[i] == (i < n ? b[i] + 0.5f * c[i] : -1.0f);
+    }
+    check(ok, "[%s] triad a = b + s c for n = 0 to 9, 16, 23, 30, 37, nothing written past n", k->name);
+}
+
 static void choice(void)
 {
     check(dyvm_isa_best(true, true) == DYVM_ISA_AVX512 && dyvm_isa_best(true, false) == DYVM_ISA_AVX2 &&
@@ -304,6 +320,7 @@ int main(void)
         norm_check(k, 5, 37, 0);
         norm_check(k, 3, 384, 1);
         gelu_check(k);
+        triad_check(k);
     }
     return check_summary();
 }
