@@ -33,19 +33,25 @@ static ALWAYS_INLINE vf conv_at(const float *x, int64_t ldx, const float *wt, co
 }
 
 /* a row whose K taps all lie inside the sequence: no checks, so the taps unroll (the same sum in the same
- * order as conv_at) */
-static ALWAYS_INLINE vf conv_inner(const float *x, int64_t ldx, const float *wt, const float *b, int64_t step,
-                                   int64_t E, int64_t K, int64_t t, int64_t e)
+ * order as conv_at); U vectors side by side, their SiLUs in lockstep (vec.h) */
+enum { CONV_U = 4 };
+static ALWAYS_INLINE void conv_inner(const float *x, int64_t ldx, const float *wt, const float *b, int64_t step,
+                                     int64_t E, int64_t K, int64_t t, int64_t e, float *out, int u)
 {
-    vf acc = vf_load(b + e);
+    vf acc[CONV_U];
+    VF_EACH(i, u) {
+        acc[i] = vf_load(b + e + i * VW);
 #pragma GCC unroll 8
-    for (int64_t k = 0; k < K; k++) acc = vf_load(wt + (K - 1 - k) * E + e) * vf_load(x + (t + step * k) * ldx + e) + acc;
-    return vf_silu(acc);
+        for (int64_t k = 0; k < K; k++)
+            acc[i] = vf_load(wt + (K - 1 - k) * E + e + i * VW) * vf_load(x + (t + step * k) * ldx + e + i * VW) + acc[i];
+    }
+    vf_silu_u(acc, u);
+    VF_EACH(i, u) vf_store(out + e + i * VW, acc[i]);
 }
 
 enum { PREFETCH_ROWS = 4 };
 
-/* row by row; within a row the vectors are independent, unrolled by 4 so their chains overlap */
+/* row by row; within a row the vectors are independent, CONV_U at a time so their chains overlap */
 static ALWAYS_INLINE void conv_rows(const float *x, int64_t ldx, const float *wt, const float *b, int64_t step,
                                    int64_t L, int64_t E, int64_t K, int64_t t0, int64_t t1, float *xc)
 {
@@ -62,8 +68,8 @@ static ALWAYS_INLINE void conv_rows(const float *x, int64_t ldx, const float *wt
             for (int64_t e = 0; e < E; e += 64 / (int64_t)sizeof(float)) __builtin_prefetch(x + ahead * ldx + e);
         int64_t e = 0;
         if (inside) {
-#pragma GCC unroll 4
-            for (; e + VW <= E; e += VW) vf_store(out + e, conv_inner(x, ldx, wt, b, step, E, K, t, e));
+            for (; e + CONV_U * VW <= E; e += CONV_U * VW) conv_inner(x, ldx, wt, b, step, E, K, t, e, out, CONV_U);
+            for (; e + VW <= E; e += VW) conv_inner(x, ldx, wt, b, step, E, K, t, e, out, 1);
         } else {
             for (; e + VW <= E; e += VW) vf_store(out + e, conv_at(x, ldx, wt, b, step, L, E, K, t, e, VW));
         }
@@ -124,13 +130,32 @@ static ALWAYS_INLINE void scan_delta(const dyvm_scan_args *a, int64_t e0, int64_
 /* pass 2, the recurrence (selective_scan_ref), in chunks of TCHUNK steps. First, per chunk, what does not
  * depend on the state: dt = softplus(delta + dt_bias), dt * u and SiLU(z), for all its steps at once (steps
  * independent of each other, so their exps, log1p and divisions overlap instead of heading each step's chain).
- * Then per step the N exps, back to back and inline (N independent chains for the pipeline), as 2^(dt A log2 e)
+ * Then per step the N exps, EXP_U at a time in lockstep (vec.h) and inline, as 2^(dt A log2 e)
  * with log2 e folded into A once; then the state update; the y reduction in four partial sums (not one chain
  * of N dependent FMAs). N is a constant where the caller can make it one (16, every official model), so the
  * loops unroll. Measured on the development VM (AVX2, 1 thread, one Vim-S branch, best of 40 interleaved):
  * 2.30-2.37 ms with softplus and SiLU inside each step and Cephes's exp, 1.77-1.84 ms with the chunked
  * pre-pass, 1.39-1.45 ms with it and these exps; the exps alone (16 per state and step) take 0.60 ms. */
-enum { TCHUNK = 16 };
+enum { TCHUNK = 16, EXP_U = 4 };
+
+/* the pre-pass of steps k0 .. k0 + u - 1 of the chunk at i0, in lockstep (vec.h): dt = softplus(delta +
+ * dt_bias), dt * u and SiLU(z) */
+static ALWAYS_INLINE void scan_prepass(const dyvm_scan_args *a, int64_t e0, int64_t nl, int64_t i0, int64_t k0, int u,
+                                       vf bias, vf *dtc, vf *duc, vf *gate)
+{
+    const int64_t L = a->L, E = a->E;
+    VF_EACH(i, u) {
+        const int64_t k = k0 + i, t = a->dir == 0 ? i0 + k : L - 1 - i0 - k;
+        dtc[k] = LD(a->delta + t * E + e0, nl) + bias;
+        gate[k] = LD(a->z + t * a->ldz + e0, nl);
+    }
+    vf_softplus_u(dtc + k0, u);
+    vf_silu_u(gate + k0, u);
+    VF_EACH(i, u) {
+        const int64_t k = k0 + i, t = a->dir == 0 ? i0 + k : L - 1 - i0 - k;
+        duc[k] = dtc[k] * LD(a->u + t * E + e0, nl);
+    }
+}
 
 static ALWAYS_INLINE void scan_steps(const dyvm_scan_args *a, int64_t e0, int64_t nl, int64_t N)
 {
@@ -146,19 +171,21 @@ static ALWAYS_INLINE void scan_steps(const dyvm_scan_args *a, int64_t e0, int64_
     vf dtc[TCHUNK], duc[TCHUNK], gate[TCHUNK];
     for (int64_t i0 = 0; i0 < L; i0 += TCHUNK) {
         const int64_t steps = L - i0 < TCHUNK ? L - i0 : TCHUNK;
-        for (int64_t k = 0; k < steps; k++) {
-            const int64_t t = a->dir == 0 ? i0 + k : L - 1 - i0 - k;
-            dtc[k] = vf_softplus(LD(a->delta + t * E + e0, nl) + bias);
-            duc[k] = dtc[k] * LD(a->u + t * E + e0, nl);
-            gate[k] = vf_silu(LD(a->z + t * a->ldz + e0, nl));
-        }
+        int64_t k0 = 0;
+        for (; k0 + EXP_U <= steps; k0 += EXP_U) scan_prepass(a, e0, nl, i0, k0, EXP_U, bias, dtc, duc, gate);
+        for (; k0 < steps; k0++) scan_prepass(a, e0, nl, i0, k0, 1, bias, dtc, duc, gate);
         for (int64_t k = 0; k < steps; k++) {
             const int64_t t = a->dir == 0 ? i0 + k : L - 1 - i0 - k;
             const vf dt = dtc[k], du = duc[k];
             const float *Bt = a->dbl + t * ld + R, *Ct = Bt + N;
             vf dA[NMAX], acc[4] = {vf_set1(0.0f), vf_set1(0.0f), vf_set1(0.0f), vf_set1(0.0f)};
-#pragma GCC unroll 16
-            for (int64_t n = 0; n < N; n++) dA[n] = vf_exp2(dt * A2[n]);
+            int64_t n0 = 0;
+            for (; n0 + EXP_U <= N; n0 += EXP_U) {
+                vf y[EXP_U];
+                VF_EACH(i, EXP_U) y[i] = dt * A2[n0 + i];
+                vf_exp2_u(y, dA + n0, EXP_U);
+            }
+            for (; n0 < N; n0++) dA[n0] = vf_exp2(dt * A2[n0]);
 #pragma GCC unroll 16
             for (int64_t n = 0; n < N; n++) {
                 s[n] = dA[n] * s[n] + du * vf_set1(Bt[n]);
@@ -237,10 +264,34 @@ static ALWAYS_INLINE void map_n(vf (*fn)(vf), const float *x, float *y, int64_t 
 
 static void gelu(float *x, int64_t n) { map_n(vf_gelu, x, x, n); }
 static void softplus_n(const float *x, float *y, int64_t n) { map_n(vf_softplus, x, y, n); }
-static void exp_n(const float *x, float *y, int64_t n) { map_n(vf_exp, x, y, n); }
+/* map_n for vec.h's lockstep forms fn(in, out, u): EXP_U vectors at a time, then one (the tail as in map_n).
+ * A macro: a pointer to fn would make the compiler emit fn for a variable u as well. */
+#define MAP_U(fn, x, y, n)                                                                                       \
+    do {                                                                                                         \
+        int64_t i_ = 0;                                                                                          \
+        for (; i_ + EXP_U * VW <= (n); i_ += EXP_U * VW) {                                                       \
+            vf a_[EXP_U], b_[EXP_U];                                                                             \
+            VF_EACH(k_, EXP_U) a_[k_] = vf_load((x) + i_ + k_ * VW);                                             \
+            fn(a_, b_, EXP_U);                                                                                   \
+            VF_EACH(k_, EXP_U) vf_store((y) + i_ + k_ * VW, b_[k_]);                                             \
+        }                                                                                                        \
+        for (; i_ < (n); i_ += VW) {                                                                             \
+            vf a_ = i_ + VW <= (n) ? vf_load((x) + i_) : vf_load_n((x) + i_, (n)-i_), b_;                        \
+            fn(&a_, &b_, 1);                                                                                     \
+            if (i_ + VW <= (n)) vf_store((y) + i_, b_);                                                          \
+            else vf_store_n((y) + i_, b_, (n)-i_);                                                               \
+        }                                                                                                        \
+    } while (0)
+
+static void exp_n(const float *x, float *y, int64_t n) { MAP_U(vf_exp_u, x, y, n); }
 /* exp(x) as the scan computes its exps: 2^(x log2 e) */
-static ALWAYS_INLINE vf exp_by_exp2(vf x) { return vf_exp2(x * vf_set1(VF_LOG2E)); }
-static void exp_scan_n(const float *x, float *y, int64_t n) { map_n(exp_by_exp2, x, y, n); }
+static ALWAYS_INLINE void exp_by_exp2_u(const vf *x, vf *y, int u)
+{
+    vf t[EXP_U];
+    VF_EACH(i, u) t[i] = x[i] * vf_set1(VF_LOG2E);
+    vf_exp2_u(t, y, u);
+}
+static void exp_scan_n(const float *x, float *y, int64_t n) { MAP_U(exp_by_exp2_u, x, y, n); }
 
 /* twelve independent chains (enough to cover the FMA latency), 2 FLOPs per lane and step */
 static double fma_chains(int64_t iters)
