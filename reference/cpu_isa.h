@@ -47,6 +47,7 @@ typedef struct {
     /* channels [e0, e0 + ne) (ne a multiple of width except at the end of a row): scan_delta writes delta
        (the dt projection, without its bias), then scan runs the recurrence on softplus(delta + dt_b) */
     void (*scan_delta)(const dyvm_scan_args *a, int64_t e0, int64_t ne);
+    int delta_group; /* scan_delta computes this many vectors of channels together: give it that many per call */
     void (*scan)(const dyvm_scan_args *a, int64_t e0, int64_t ne);
     /* rows of (D): r = first ? h : r + h; u = r / sqrt(mean(r^2) + eps) * weight */
     void (*add_rms_norm)(float *r, const float *h, const float *weight, float *u, int64_t rows, int64_t D, float eps,

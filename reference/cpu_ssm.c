@@ -55,14 +55,16 @@ void cpu_ssm_branch(dyvm_backend *be, const dyvm_branch_args *a)
     const int64_t width = k->width, blocks = (E + width - 1) / width;
     dyvm_scan_args sa = {.dt_w = a->w->dt_w, .dt_b = a->w->dt_b, .A = a->w->A, .D = a->w->Dskip,
                          .L = L, .E = E, .N = N, .R = R, .ldz = 2 * E, .dir = a->dir == DIR_FWD ? 0 : 1};
-    /* delta = delta_proj_weight @ x_dbl[:, :delta_rank].t()   (the bias and softplus in the scan) */
+    /* delta = delta_proj_weight @ x_dbl[:, :delta_rank].t()   (the bias and softplus in the scan), in tasks of
+       the kernel's group of channel vectors */
+    const int64_t group = k->delta_group * width, groups = (E + group - 1) / group;
     t = dyvm_stage_begin(be, STAGE_DT_PROJ);
 #pragma omp parallel for collapse(2) schedule(static) firstprivate(sa)
     for (int64_t j = 0; j < n; j++)
-        for (int64_t g = 0; g < blocks; g++) {
+        for (int64_t g = 0; g < groups; g++) {
             sa.dbl = dbl + j * L * ld, sa.delta = dpre + j * L * E;
-            const int64_t e0 = g * width;
-            k->scan_delta(&sa, e0, E - e0 < width ? E - e0 : width);
+            const int64_t e0 = g * group;
+            k->scan_delta(&sa, e0, E - e0 < group ? E - e0 : group);
         }
     dyvm_stage_end(be, STAGE_DT_PROJ, t);
     be->work.macs[STAGE_DT_PROJ] += (uint64_t)(n * L * R * E);
