@@ -76,6 +76,7 @@ static void add_bias(float *y, const float *bias, int64_t rows, int64_t n)
 {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < rows; i++)
+#pragma omp simd /* the baseline build's -O2 leaves such loops scalar (same bits either way) */
         for (int64_t j = 0; j < n; j++) y[i * n + j] += bias[j];
 }
 
@@ -164,6 +165,7 @@ void cpu_combine_out_proj(dyvm_backend *be, const dyvm_layer_weights *lw, float 
     /* out = F.linear((out + out_b.flip(-1)) / 2, self.out_proj.weight)   (if_devide_out) */
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < rows; i++)
+#pragma omp simd /* as add_bias */
         for (int64_t e = 0; e < E; e++) y_f[i * E + e] = (y_f[i * E + e] + y_b[i * E + e]) / 2.0f;
     gemm_xwt(y_f, E, lw->out_proj, h, rows, E, c->D);
 }

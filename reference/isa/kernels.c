@@ -33,7 +33,8 @@ static ALWAYS_INLINE vf conv_at(const float *x, int64_t ldx, const float *wt, co
 }
 
 /* a row whose K taps all lie inside the sequence: no checks, so the taps unroll (the same sum in the same
- * order as conv_at); U vectors side by side, their SiLUs in lockstep (vec.h) */
+ * order as conv_at); u vectors (CONV_U, or 1 for the rest of the row) side by side, their SiLUs in lockstep
+ * (vec.h) */
 enum { CONV_U = 4 };
 static ALWAYS_INLINE void conv_inner(const float *x, int64_t ldx, const float *wt, const float *b, int64_t step,
                                      int64_t E, int64_t K, int64_t t, int64_t e, float *out, int u)
@@ -330,8 +331,8 @@ static double fma_chains(int64_t iters)
 #define STR(x) STR_(x)
 
 /* written out in vectors: the baseline build's auto-vectorizer left the bench's own triad loop scalar, and a
- * scalar triad measured half the bandwidth (9.7 against 22 GB/s to memory, 15 against 105 GB/s within the
- * last-level cache on the development VM, 2 threads) */
+ * scalar triad measured a fraction of the bandwidth (9.7 against 13.6-22 GB/s to memory, 15 against 105 GB/s
+ * within the last-level cache on the development VM, 2 threads) */
 static void triad(float *a, const float *b, const float *c, float s, int64_t n)
 {
     const vf sv = vf_set1(s);
