@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ static int model_shapes(const dyvm_config *c, int64_t B, dyvm_gemm_peak *out)
     for (int i = 0; i < n; i++) {
         memset(&out[i], 0, sizeof out[i]);
         snprintf(out[i].model, sizeof out[i].model, "%s", c->name);
-        out[i].stage = sh[i].s, out[i].rows = sh[i].rows, out[i].n_in = sh[i].n_in, out[i].n_out = sh[i].n_out;
+        out[i].stage = sh[i].s, out[i].batch = B, out[i].rows = sh[i].rows, out[i].n_in = sh[i].n_in, out[i].n_out = sh[i].n_out;
     }
     return n;
 }
@@ -279,11 +280,17 @@ int dyvm_peaks_measure(dyvm_peaks *p, const char *backend, const char *precision
     return 0;
 }
 
-double dyvm_stage_gemm_roof(const dyvm_peaks *p, const char *model, dyvm_stage s)
+double dyvm_stage_gemm_roof(const dyvm_peaks *p, const char *model, dyvm_stage s, int64_t B)
 {
+    /* the smallest measured batch at or above B (none: every shape counts) */
+    int64_t upto = INT64_MAX;
+    for (int i = 0; i < p->n_gemm; i++)
+        if (p->gemm[i].stage == s && !strcmp(p->gemm[i].model, model) && p->gemm[i].batch >= B && p->gemm[i].batch < upto)
+            upto = p->gemm[i].batch;
     double best = 0;
     for (int i = 0; i < p->n_gemm; i++)
-        if (p->gemm[i].stage == s && !strcmp(p->gemm[i].model, model) && p->gemm[i].gflops > best) best = p->gemm[i].gflops;
+        if (p->gemm[i].stage == s && !strcmp(p->gemm[i].model, model) && p->gemm[i].batch <= upto && p->gemm[i].gflops > best)
+            best = p->gemm[i].gflops;
     return best > 0 ? best : p->sgemm_gflops;
 }
 
@@ -313,7 +320,7 @@ double dyvm_floor_ms(const dyvm_peaks *p, const char *model, const dyvm_flops *f
         double ms = NAN;
         if (p && p->measured) {
             const bool g = gemm_stage(p, (dyvm_stage)s);
-            const double gemm = g ? 2 * f->macs[s] / (dyvm_stage_gemm_roof(p, model, (dyvm_stage)s) * 1e9) : 0;
+            const double gemm = g ? 2 * f->macs[s] / (dyvm_stage_gemm_roof(p, model, (dyvm_stage)s, B) * 1e9) : 0;
             const double vec = ((g ? 0 : 2 * f->macs[s]) + f->elem[s]) / (p->fma_gflops * 1e9);
             const double compute = gemm + vec + f->transc[s] / p->exp_per_s;
             const double weights = f->weight_bytes[s], acts = f->bytes[s] * (double)B - weights;
@@ -352,6 +359,7 @@ cJSON *dyvm_peaks_json(const dyvm_peaks *p)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "model", x->model);
         cJSON_AddStringToObject(o, "stage", dyvm_stage_name(x->stage));
+        cJSON_AddNumberToObject(o, "batch", (double)x->batch);
         cJSON_AddNumberToObject(o, "rows", (double)x->rows);
         cJSON_AddNumberToObject(o, "n_in", (double)x->n_in);
         cJSON_AddNumberToObject(o, "n_out", (double)x->n_out);

@@ -7,8 +7,9 @@
  * past the last-level cache, or over device memory); on the CPU also the last-level cache's bandwidth (a
  * triad over a quarter of it, past the L2 caches).
  *
- * The floor of a stage is max(compute, memory): compute = 2 * GEMM macs / (the stage's sgemm rate) +
- * (2 * other macs + other elementwise ops) / (FMA rate) + transcendentals / (exp rate); memory = the stage's
+ * The floor of a stage is max(compute, memory): compute = 2 * GEMM macs / (the stage's sgemm rate at the
+ * batch, dyvm_stage_gemm_roof) + (2 * other macs + other elementwise ops) / (FMA rate) + transcendentals /
+ * (exp rate); memory = the stage's
  * minimum bytes (flops.h) at the rate of where they can be: its activations at the cache's rate when its
  * largest call's activations fit in the last-level cache, its weights at the cache's rate when all the
  * weights a forward reads fit there, the rest at the memory bandwidth (a GPU: all at the memory bandwidth).
@@ -32,6 +33,7 @@
 typedef struct {
     char model[16];     /* preset name */
     dyvm_stage stage;   /* the stage whose products have this shape */
+    int64_t batch;      /* the batch it is the shape of */
     int64_t rows, n_in, n_out;
     double gflops;      /* the better of the ways measured: the roof for this shape */
     double gflops_tiled, gflops_blas; /* CPU: the backend's tiles, one threaded OpenBLAS call (0 on CUDA) */
@@ -66,8 +68,11 @@ int dyvm_peaks_measure(dyvm_peaks *p, const char *backend, const char *precision
  * and in total (ms). NAN when p is not measured. */
 double dyvm_floor_ms(const dyvm_peaks *p, const char *model, const dyvm_flops *f, int64_t B,
                      double stage_floor_ms[STAGE_COUNT]);
-/* The sgemm roof (GFLOP/s) of a model's stage: the best rate measured at that stage's shapes. */
-double dyvm_stage_gemm_roof(const dyvm_peaks *p, const char *model, dyvm_stage s);
+/* The sgemm roof (GFLOP/s) of a model's stage at batch B: the best rate measured at that stage's shapes up to
+ * the smallest measured batch at or above B (all of them when B is above every measured batch). The
+ * assumption: a product runs no faster than at a larger shape of its stage. So a batch-1 forward's roof is
+ * not a batch-16 product's rate, and an unmeasured batch gets the next measured one's. */
+double dyvm_stage_gemm_roof(const dyvm_peaks *p, const char *model, dyvm_stage s, int64_t B);
 
 cJSON *dyvm_peaks_json(const dyvm_peaks *p);
 void dyvm_peaks_markdown(const dyvm_peaks *p, FILE *f);

@@ -190,8 +190,18 @@ static void floor_model(void)
               fabs(no_cache_roof - 0.1) < 1e-12,
           "floor: bytes at the cache's rate where their working set fits the last-level cache (%.3f, %.3f, %.3f ms; "
           "without a cache roof %.3f)", cached, acts_out, both_out, no_cache_roof);
-    check(fabs(dyvm_stage_gemm_roof(&p, "other", STAGE_IN_PROJ) - 100) < 1e-12,
+    check(fabs(dyvm_stage_gemm_roof(&p, "other", STAGE_IN_PROJ, 1) - 100) < 1e-12,
           "a model without measured shapes falls back to the best sgemm rate");
+    /* in_proj measured at batch 1 (40), 4 (60) and 8 (90): each batch's roof is the best up to the next
+       measured batch at or above it, all of them above the largest */
+    p.n_gemm = 3;
+    p.gemm[1] = (dyvm_gemm_peak){.model = "m", .stage = STAGE_IN_PROJ, .batch = 4, .gflops = 60};
+    p.gemm[2] = (dyvm_gemm_peak){.model = "m", .stage = STAGE_IN_PROJ, .batch = 8, .gflops = 90};
+    p.gemm[0].batch = 1;
+    const double r1 = dyvm_stage_gemm_roof(&p, "m", STAGE_IN_PROJ, 1), r2 = dyvm_stage_gemm_roof(&p, "m", STAGE_IN_PROJ, 2),
+                 r8 = dyvm_stage_gemm_roof(&p, "m", STAGE_IN_PROJ, 8), r16 = dyvm_stage_gemm_roof(&p, "m", STAGE_IN_PROJ, 16);
+    check(r1 == 40 && r2 == 60 && r8 == 90 && r16 == 90,
+          "the GEMM roof at batch 1, 2, 8, 16: %.0f, %.0f, %.0f, %.0f GFLOP/s (40, 60, 90, 90)", r1, r2, r8, r16);
     p.measured = false;
     check(isnan(dyvm_floor_ms(&p, "m", &f, 2, NULL)), "no peaks: no floor (NAN, written as null)");
 }
