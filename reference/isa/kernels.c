@@ -44,7 +44,8 @@ static ALWAYS_INLINE void conv_inner(const float *x, int64_t ldx, const float *w
         acc[i] = vf_load(b + e + i * VW);
 #pragma GCC unroll 8
         for (int64_t k = 0; k < K; k++)
-            acc[i] = vf_load(wt + (K - 1 - k) * E + e + i * VW) * vf_load(x + (t + step * k) * ldx + e + i * VW) + acc[i];
+            acc[i] = vf_load(wt + (K - 1 - k) * E + e + i * VW) * vf_load(x + (t + step * k) * ldx + e + i * VW) +
+                     acc[i];
     }
     vf_silu_u(acc, u);
     VF_EACH(i, u) vf_store(out + e + i * VW, acc[i]);
@@ -106,14 +107,18 @@ static ALWAYS_INLINE void scan_delta(const dyvm_scan_args *a, int64_t e0, int nv
         memset(wt, 0, sizeof wt);
         for (int64_t r = 0; r < nr; r++)
             for (int v = 0; v < nv; v++)
-                for (int64_t c = 0; c < (v == nv - 1 ? nl : VW); c++) wt[r][v][c] = a->dt_w[(e0 + v * VW + c) * R + r0 + r];
+                for (int64_t c = 0; c < (v == nv - 1 ? nl : VW); c++)
+                    wt[r][v][c] = a->dt_w[(e0 + v * VW + c) * R + r0 + r];
         /* TS rows at a time: TS * nv independent chains hide the FMA latency (each sum still runs in order of
            r); the last rows one at a time */
         int64_t t = 0;
         for (; t + TS <= L; t += TS) {
             vf acc[TS][DV];
             const float *d = a->dbl + t * ld + r0;
-            VF_EACH(i, TS) VF_EACH(v, nv) acc[i][v] = r0 ? LD(a->delta + (t + i) * E + e0 + v * VW, v == nv - 1 ? nl : VW) : vf_set1(0.0f);
+            VF_EACH(i, TS) VF_EACH(v, nv) {
+                const int64_t lanes = v == nv - 1 ? nl : VW;
+                acc[i][v] = r0 ? LD(a->delta + (t + i) * E + e0 + v * VW, lanes) : vf_set1(0.0f);
+            }
             for (int64_t r = 0; r < nr; r++) {
                 vf wr[DV];
                 VF_EACH(v, nv) wr[v] = vf_load(wt[r][v]);

@@ -191,8 +191,10 @@ VF_LOCKSTEP vf_log1p_unit_u(vf *y, int u)
     VF_EACH(i, u) s[i] = y[i] / (vf_set1(2.0f) + y[i]);
     VF_EACH(i, u) z[i] = s[i] * s[i];
     VF_EACH(i, u) z2[i] = z[i] * z[i], z4[i] = z2[i] * z2[i];
-    VF_EACH(i, u) q01[i] = vf_set1(1.0f) + z[i] * vf_set1(1.0f / 3.0f), q23[i] = vf_set1(1.0f / 5.0f) + z[i] * vf_set1(1.0f / 7.0f);
-    VF_EACH(i, u) q45[i] = vf_set1(1.0f / 9.0f) + z[i] * vf_set1(1.0f / 11.0f), q67[i] = vf_set1(1.0f / 13.0f) + z[i] * vf_set1(1.0f / 15.0f);
+    VF_EACH(i, u) q01[i] = vf_set1(1.0f) + z[i] * vf_set1(1.0f / 3.0f);
+    VF_EACH(i, u) q23[i] = vf_set1(1.0f / 5.0f) + z[i] * vf_set1(1.0f / 7.0f);
+    VF_EACH(i, u) q45[i] = vf_set1(1.0f / 9.0f) + z[i] * vf_set1(1.0f / 11.0f);
+    VF_EACH(i, u) q67[i] = vf_set1(1.0f / 13.0f) + z[i] * vf_set1(1.0f / 15.0f);
     VF_EACH(i, u) y[i] = vf_set1(2.0f) * s[i] * ((q01[i] + z2[i] * q23[i]) + z4[i] * (q45[i] + z2[i] * q67[i]));
 }
 
