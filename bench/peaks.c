@@ -2,8 +2,8 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <stdint.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -205,10 +205,10 @@ static double triad_rate(size_t bytes, int passes)
     return best;
 }
 
-/* memory: arrays of 4x the last-level cache each (64 to 512 MiB); one pass per batch */
-static double cpu_triad(double *mib)
+/* memory: arrays of 4x the last-level cache (llc bytes) each, 64 to 512 MiB; one pass per batch */
+static double cpu_triad(size_t llc, double *mib)
 {
-    size_t bytes = 4 * llc_bytes();
+    size_t bytes = 4 * llc;
     bytes = bytes < ((size_t)64 << 20) ? (size_t)64 << 20 : bytes > ((size_t)512 << 20) ? (size_t)512 << 20 : bytes;
     *mib = 3.0 * (double)bytes / (1 << 20);
     return triad_rate(bytes, 1);
@@ -216,9 +216,9 @@ static double cpu_triad(double *mib)
 
 /* the last-level cache: the three arrays a quarter of it together (past the L2 caches of every core the
  * development VM has: 8 MiB against 2 x 512 KiB), passes enough for a batch of a few ms */
-static double cpu_cache_triad(double *mib)
+static double cpu_cache_triad(size_t llc, double *mib)
 {
-    const size_t bytes = llc_bytes() / 12 / 64 * 64;
+    const size_t bytes = llc / 12 / 64 * 64;
     *mib = 3.0 * (double)bytes / (1 << 20);
     const int passes = (int)(((size_t)512 << 20) / (3 * bytes)) + 1; /* 512 MiB moved per batch */
     return triad_rate(bytes, passes);
@@ -230,10 +230,11 @@ static int measure_cpu(dyvm_peaks *p, char *err, size_t errlen)
     p->exp_per_s = cpu_exp_rate();
     snprintf(p->exp_impl, sizeof p->exp_impl, "the scan's exp, 2^(x log2 e) (reference/isa/vec.h), %s", dyvm_isa_kernels()->desc);
     p->fma_gflops = cpu_fma_rate();
-    p->bandwidth_gbs = cpu_triad(&p->triad_mib);
+    const size_t llc = llc_bytes();
+    p->llc_mib = (double)llc / (1 << 20);
+    p->bandwidth_gbs = cpu_triad(llc, &p->triad_mib);
     if (!(p->bandwidth_gbs > 0)) return snprintf(err, errlen, "the memory triad could not run (out of memory?)"), -1;
-    p->llc_mib = (double)llc_bytes() / (1 << 20);
-    p->cache_gbs = cpu_cache_triad(&p->cache_triad_mib);
+    p->cache_gbs = cpu_cache_triad(llc, &p->cache_triad_mib);
     if (!(p->cache_gbs > 0)) return snprintf(err, errlen, "the cache triad could not run (out of memory?)"), -1;
     return 0;
 }
@@ -282,15 +283,15 @@ int dyvm_peaks_measure(dyvm_peaks *p, const char *backend, const char *precision
 
 double dyvm_stage_gemm_roof(const dyvm_peaks *p, const char *model, dyvm_stage s, int64_t B)
 {
-    /* the smallest measured batch at or above B (none: every shape counts) */
-    int64_t upto = INT64_MAX;
-    for (int i = 0; i < p->n_gemm; i++)
-        if (p->gemm[i].stage == s && !strcmp(p->gemm[i].model, model) && p->gemm[i].batch >= B && p->gemm[i].batch < upto)
-            upto = p->gemm[i].batch;
+    const dyvm_gemm_peak *g = p->gemm;
+    int64_t upto = INT64_MAX; /* the smallest measured batch at or above B (none: every shape counts) */
     double best = 0;
-    for (int i = 0; i < p->n_gemm; i++)
-        if (p->gemm[i].stage == s && !strcmp(p->gemm[i].model, model) && p->gemm[i].batch <= upto && p->gemm[i].gflops > best)
-            best = p->gemm[i].gflops;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < p->n_gemm; i++) {
+            if (g[i].stage != s || strcmp(g[i].model, model)) continue;
+            if (pass == 0 && g[i].batch >= B && g[i].batch < upto) upto = g[i].batch;
+            if (pass == 1 && g[i].batch <= upto && g[i].gflops > best) best = g[i].gflops;
+        }
     return best > 0 ? best : p->sgemm_gflops;
 }
 

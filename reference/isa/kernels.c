@@ -98,6 +98,9 @@ enum { NMAX = 64, RCHUNK = 32, DV = 3, TS = 4 };
  * lanes), the sum in order of r (dt_w's columns transposed RCHUNK at a time into wt, the partial sums kept in
  * delta between chunks); the bias and softplus are applied by the scan as it reads delta. Each dbl[t, r],
  * broadcast once, feeds the nv vectors (as a GEMM's micro-kernel reuses its broadcasts) */
+/* lanes of vector v of nv: the last one's nl (a function, not an array, so that it folds to a constant) */
+static ALWAYS_INLINE int64_t lanes(int v, int nv, int64_t nl) { return v == nv - 1 ? nl : VW; }
+
 static ALWAYS_INLINE void scan_delta(const dyvm_scan_args *a, int64_t e0, int nv, int64_t nl)
 {
     const int64_t L = a->L, E = a->E, R = a->R, ld = R + 2 * a->N;
@@ -107,18 +110,15 @@ static ALWAYS_INLINE void scan_delta(const dyvm_scan_args *a, int64_t e0, int nv
         memset(wt, 0, sizeof wt);
         for (int64_t r = 0; r < nr; r++)
             for (int v = 0; v < nv; v++)
-                for (int64_t c = 0; c < (v == nv - 1 ? nl : VW); c++)
-                    wt[r][v][c] = a->dt_w[(e0 + v * VW + c) * R + r0 + r];
+                for (int64_t c = 0; c < lanes(v, nv, nl); c++) wt[r][v][c] = a->dt_w[(e0 + v * VW + c) * R + r0 + r];
         /* TS rows at a time: TS * nv independent chains hide the FMA latency (each sum still runs in order of
            r); the last rows one at a time */
         int64_t t = 0;
         for (; t + TS <= L; t += TS) {
             vf acc[TS][DV];
             const float *d = a->dbl + t * ld + r0;
-            VF_EACH(i, TS) VF_EACH(v, nv) {
-                const int64_t lanes = v == nv - 1 ? nl : VW;
-                acc[i][v] = r0 ? LD(a->delta + (t + i) * E + e0 + v * VW, lanes) : vf_set1(0.0f);
-            }
+            VF_EACH(i, TS) VF_EACH(v, nv) acc[i][v] =
+                r0 ? LD(a->delta + (t + i) * E + e0 + v * VW, lanes(v, nv, nl)) : vf_set1(0.0f);
             for (int64_t r = 0; r < nr; r++) {
                 vf wr[DV];
                 VF_EACH(v, nv) wr[v] = vf_load(wt[r][v]);
@@ -127,14 +127,14 @@ static ALWAYS_INLINE void scan_delta(const dyvm_scan_args *a, int64_t e0, int nv
                     VF_EACH(v, nv) acc[i][v] = x * wr[v] + acc[i][v];
                 }
             }
-            VF_EACH(i, TS) VF_EACH(v, nv) ST(a->delta + (t + i) * E + e0 + v * VW, acc[i][v], v == nv - 1 ? nl : VW);
+            VF_EACH(i, TS) VF_EACH(v, nv) ST(a->delta + (t + i) * E + e0 + v * VW, acc[i][v], lanes(v, nv, nl));
         }
         for (; t < L; t++) {
             const float *d = a->dbl + t * ld + r0;
             VF_EACH(v, nv) {
-                vf acc = r0 ? LD(a->delta + t * E + e0 + v * VW, v == nv - 1 ? nl : VW) : vf_set1(0.0f);
+                vf acc = r0 ? LD(a->delta + t * E + e0 + v * VW, lanes(v, nv, nl)) : vf_set1(0.0f);
                 for (int64_t r = 0; r < nr; r++) acc = vf_set1(d[r]) * vf_load(wt[r][v]) + acc;
-                ST(a->delta + t * E + e0 + v * VW, acc, v == nv - 1 ? nl : VW);
+                ST(a->delta + t * E + e0 + v * VW, acc, lanes(v, nv, nl));
             }
         }
     }
@@ -227,14 +227,12 @@ static void scan_delta_range(const dyvm_scan_args *a, int64_t e0, int64_t ne)
 }
 
 /* channels [e0, e0 + ne) in vectors of VW, the last one partial */
-#define OVER_BLOCKS(fn, a, e0, ne)                                                                               \
-    do {                                                                                                         \
-        int64_t e_ = (e0);                                                                                       \
-        for (; e_ + VW <= (e0) + (ne); e_ += VW) fn((a), e_, VW);                                                \
-        if (e_ < (e0) + (ne)) fn((a), e_, (e0) + (ne)-e_);                                                       \
-    } while (0)
-
-static void scan_range(const dyvm_scan_args *a, int64_t e0, int64_t ne) { OVER_BLOCKS(steps_block, a, e0, ne); }
+static void scan_range(const dyvm_scan_args *a, int64_t e0, int64_t ne)
+{
+    int64_t e = e0;
+    for (; e + VW <= e0 + ne; e += VW) steps_block(a, e, VW);
+    if (e < e0 + ne) steps_block(a, e, e0 + ne - e);
+}
 
 /* ---- residual add + RMSNorm ---- */
 
