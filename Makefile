@@ -37,7 +37,8 @@ TESTS     := $(BUILD)/tests/test_safetensors $(BUILD)/tests/test_model $(BUILD)/
              $(BUILD)/tests/test_inference $(BUILD)/tests/test_blas_core $(BUILD)/tests/test_isa \
              $(BUILD)/tests/test_kernels_host $(BUILD)/tests/test_cuda_fake $(BUILD)/tests/test_resolution
 TEST_SH   := tests/test_cli.sh tests/test_compare.sh tests/test_blas_core.sh tests/test_bad_inputs.sh \
-             tests/test_gpu_check.sh tests/test_convert.py tests/test_shard.sh tests/test_slurm.sh
+             tests/test_gpu_check.sh tests/test_convert.py tests/test_shard.sh tests/test_slurm.sh \
+             tests/test_sol_spread.sh
 
 .PHONY: all test bench bench-resolution clean deps cuda gpu-build gpu-check FORCE
 .SECONDARY:
