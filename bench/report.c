@@ -23,7 +23,7 @@ static const char *block_policy_name(const dyvm_row *r)
 /* The scalar fields of a row, in one place for the JSON and the CSV writers (their names are the stable
  * schema): a string, or a number with its CSV format; a field that does not apply to a row is null in the
  * JSON and empty in the CSV. */
-enum { N_FIELDS = 38 };
+enum { N_FIELDS = 39 };
 typedef struct {
     const char *name;
     const char *str;  /* non-NULL: a string field */
@@ -64,6 +64,7 @@ static void row_fields(const dyvm_row *r, field f[N_FIELDS])
         {"speedup_vs", sp ? r->speedup_vs : "", 0, NULL, !sp},
         {"floor_ms", NULL, r->floor_ms, "%.4f", !fl},
         {"sol", NULL, r->sol, "%.4f", !fl},
+        {"floor_end_ms", NULL, r->floor_end_ms, "%.4f", isnan(r->floor_end_ms)},
         {"flops_paper", NULL, r->flops.paper_total, "%.1f", false},
         {"flops_full", NULL, r->flops.full_total, "%.1f", false},
         {"bytes_min", NULL, r->flops.bytes_total, "%.0f", false},

@@ -211,7 +211,11 @@ static int run_cases(dyvm_suite_ctx *s, const char *suite, const dyvm_case *case
         if (!mine[i]) continue;
         dyvm_row_finish(&rows[i], &s->timing);
         /* the peaks are measured with the suite's threads: a floor for fewer threads would not be one */
-        if (rows[i].c.threads == s->threads) dyvm_row_apply_floor(&rows[i], peaks_for(s, rows[i].backend));
+        if (rows[i].c.threads == s->threads) {
+            dyvm_row_apply_floor(&rows[i], peaks_for(s, rows[i].backend));
+            if (s->peaks_end.measured && rows[i].have_flops && !strcmp(rows[i].backend, s->backend))
+                rows[i].floor_end_ms = dyvm_floor_ms(&s->peaks_end, rows[i].c.model, &rows[i].flops, rows[i].c.batch, NULL);
+        }
         if (s->shard_n) cJSON_AddItemToArray(s->shard_rows, dyvm_shard_row_json(suite, call, i, &rows[i]));
     }
     fprintf(stderr, "[%s] %zu configurations × %d rounds in %.0f s%s\n", suite, n_mine, s->timing.rounds,
@@ -704,13 +708,16 @@ static int suite_sol(dyvm_suite_ctx *s)
             s->quick ? "Vim-T" : "Vim-T and Vim-S", (long long)batches[0], (long long)batches[1], s->env.isa,
             s->env.isa_desc, intervals_note);
     dyvm_rows_markdown(s->readme, rows, n);
-    if (s->peaks_end.measured) { /* the same rows under the roofs measured just before this suite */
-        fprintf(s->readme, "\nThe roofs measured again just before this suite (environment block) put these floors "
-                           "under the same medians:\n\n| model | variant | batch | median ms | floor ms (start's "
-                           "roofs) | sol | floor ms (roofs before this suite) | sol |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+    bool end = false; /* the same rows under the roofs measured just before this suite (each row's own, merged) */
+    for (size_t i = 0; i < n; i++) end |= !isnan(rows[i].floor_end_ms);
+    if (end) {
+        fprintf(s->readme, "\nThe roofs measured again just before this suite (%s) put these floors under the same "
+                           "medians:\n\n| model | variant | batch | median ms | floor ms (start's "
+                           "roofs) | sol | floor ms (roofs before this suite) | sol |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+                s->replay ? "each row under those of the shard that timed it" : "environment block");
         for (size_t i = 0; i < n; i++) {
             const dyvm_row *r = &rows[i];
-            const double fl = dyvm_floor_ms(&s->peaks_end, r->c.model, &r->flops, r->c.batch, NULL);
+            const double fl = r->floor_end_ms;
             fprintf(s->readme, "| %s | %s | %lld | %.2f | %.2f | %.2f | %.2f | %.2f |\n", r->c.model,
                     dyvm_variant_name(r->c.opts.variant), (long long)r->c.batch, r->st.median, r->floor_ms, r->sol, fl,
                     fl / r->st.median);

@@ -113,7 +113,7 @@ void dyvm_row_finish(dyvm_row *row, const dyvm_timing *t)
     row->rounds_disagree = dyvm_rounds_disagree(&s);
     row->gflops_paper_per_s = row->flops.paper_total * row->images_per_s / 1e9;
     row->gflops_full_per_s = row->flops.full_total * row->images_per_s / 1e9;
-    row->floor_ms = row->sol = NAN;
+    row->floor_ms = row->sol = row->floor_end_ms = NAN;
     for (int i = 0; i < STAGE_COUNT; i++) row->stage_floor_ms[i] = NAN;
 }
 

@@ -49,6 +49,9 @@ typedef struct {
     int n_tokens;
     double stage_ms[STAGE_COUNT];       /* mean per forward, when profiled */
     double floor_ms, sol;               /* peaks.h; NAN when the peaks were not measured */
+    /* the floor under the roofs measured again just before the row's suite (the sol suite's), by the process
+       that timed the row (in a merge, its own shard's roofs); NAN when not measured */
+    double floor_end_ms;
     double weights_bytes, peak_bytes;   /* the backend's memory (backend.h): weights; high-water mark of a forward */
     double max_rss_bytes;               /* CPU: the process's peak resident set so far (getrusage); 0 on a GPU */
     double stage_floor_ms[STAGE_COUNT];

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # dyvm bench --shard and dyvm merge without a cluster: the quick paper suite (Vim-T, 4 configurations) in 3
 # shards, merged, against one unsharded run: the same configurations and columns in every table, every row
-# timed exactly once, and the shard flags and merges that must be refused, each with its one line and exit 2.
+# timed exactly once, and the shard flags and merges that must be refused, each with its one line and exit 2;
+# then the quick sol suite in 2 shards, whose rows keep their own shard's floors under the later roofs.
 # Usage: DYVM=build/dyvm tests/test_shard.sh (from the repository root: the plots' scripts are found there).
 set -u
 dyvm=$(realpath -m "${DYVM:-build/dyvm}")
@@ -80,6 +81,40 @@ refused "bench: --shard 0/3" 'dyvm: --shard: "0/3" is not i/n with 1 <= i <= n <
 refused "bench: --shard 4/3" 'dyvm: --shard: "4/3" is not i/n with 1 <= i <= n <= 256' -- bench --suite paper --shard 4/3
 refused "bench: --shard x" 'dyvm: --shard: "x" is not i/n with 1 <= i <= n <= 256' -- bench --suite paper --shard x
 refused "bench: --shard without --suite" "dyvm: bench: --shard applies to --suite only" -- bench --preset tiny --shard 1/2
+
+# the sol suite in 2 shards, with roofs: a row's floor under the roofs measured again before the suite is the
+# one its own shard computed (JSON and the README's table), not shard 1's roofs put under every row
+solq=(--quick --rounds 1 --min-time 0.02 --max-time 0.1)
+for i in 1 2; do
+    "$dyvm" bench --suite sol "${solq[@]}" --shard "$i/2" --out "$tmp/solrun" >/dev/null 2>"$tmp/sol$i.log"
+    ok $? "shard $i/2 of the quick sol suite runs, with its roofs"
+done
+"$dyvm" merge "$tmp"/solrun/shard-* --out "$tmp/solmerged" >/dev/null 2>"$tmp/solmerge.log"
+ok $? "the 2 sol shards merge ($(tail -1 "$tmp/solmerge.log"))"
+py=$(python3 - "$tmp/solrun" "$tmp/solmerged" <<'EOF'
+import json, os, sys
+run, merged = sys.argv[1:]
+key = lambda r: (r["model"], r["variant"], r["batch"])
+own = {}
+for d in sorted(os.listdir(run)):
+    for x in json.load(open(f"{run}/{d}/shard.json"))["rows"]:
+        own[key(x["summary"])] = (d, x["summary"]["floor_end_ms"])
+res = json.load(open(f"{merged}/sol.json"))["results"]
+shards = {d for d, _ in own.values()}
+ok = len(res) == 8 and len(shards) == 2 and all(isinstance(v, float) and v > 0 for _, v in own.values())
+ok = ok and all(r["floor_end_ms"] == own[key(r)][1] for r in res)
+print(("PASS " if ok else "FAIL ") + "merged sol.json: every row's floor_end_ms is its own shard's (%d rows, shards %s)"
+      % (len(res), sorted(shards)))
+lines = open(f"{merged}/README.md").read().split("measured again just before this suite", 1)[-1].splitlines()
+table = [l.strip("|").split("|") for l in lines if l.startswith("| vim-t |")][:8]
+want = {(c[0].strip(), c[1].strip(), int(c[2])): float(c[6]) for c in table}
+ok = len(want) == 8 and all(abs(v - round(own[k][1], 2)) < 1e-9 for k, v in want.items())
+print(("PASS " if ok else "FAIL ") + "merged README: the floors under the roofs before the suite are each shard's own")
+EOF
+)
+printf '%s\n' "$py"
+pass=$((pass + $(printf '%s\n' "$py" | grep -c '^PASS'))) fail=$((fail + $(printf '%s\n' "$py" | grep -c '^FAIL')))
+[ -n "$py" ] || ok 1 "the sol merge checks ran (python3)"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
