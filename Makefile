@@ -1,6 +1,7 @@
 # dyvm-bench: make | make test | make bench | make clean      (make NATIVE=1 for -march=native)
 # One portable binary: everything is built for the baseline x86-64 except reference/isa/kernels.c, built
-# three times (AVX-512, AVX2 + FMA, scalar) and chosen at start-up (reference/cpu_isa.h).
+# three times (AVX-512, AVX2 + FMA, scalar) and chosen at start-up (reference/cpu_isa.h), and a fourth time
+# as AVX-512's code on AVX2 (--isa avx512emu, for tests).
 # make test SAN=1: the same tests, built with ASan + UBSan into build-san/ (never mixed with build/)
 SAN     ?= 0
 BUILD   := $(if $(filter 1,$(SAN)),build-san,build)
@@ -25,7 +26,7 @@ SAN_ENV  := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:verify_asan_link_order=
 endif
 GOLDEN  ?= ../shared/golden
 
-ISAS      := avx512 avx2 scalar
+ISAS      := avx512 avx2 scalar avx512emu
 ISA_OBJ   := $(patsubst %,$(BUILD)/reference/isa/kernels_%.o,$(ISAS))
 REF_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard reference/*.c)) $(ISA_OBJ)
 BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c))
@@ -38,7 +39,7 @@ TESTS     := $(BUILD)/tests/test_safetensors $(BUILD)/tests/test_model $(BUILD)/
              $(BUILD)/tests/test_kernels_host $(BUILD)/tests/test_cuda_fake $(BUILD)/tests/test_resolution
 TEST_SH   := tests/test_cli.sh tests/test_compare.sh tests/test_blas_core.sh tests/test_bad_inputs.sh \
              tests/test_gpu_check.sh tests/test_convert.py tests/test_shard.sh tests/test_slurm.sh \
-             tests/test_sol_spread.sh
+             tests/test_scripts.sh
 
 .PHONY: all test bench bench-resolution clean deps cuda gpu-build gpu-check FORCE
 .SECONDARY:
@@ -91,6 +92,10 @@ $(BUILD)/%.o: %.c $(BUILD)/config.mk
 ISA_FLAGS_avx512 := -march=x86-64-v4 -DDYVM_VW=16 -DDYVM_ISA_NAME=avx512
 ISA_FLAGS_avx2   := -march=x86-64-v3 -DDYVM_VW=8 -DDYVM_ISA_NAME=avx2
 ISA_FLAGS_scalar := -march=x86-64 -DDYVM_VW=1 -DDYVM_ISA_NAME=scalar
+# the 16-wide kernels on AVX2 (reference/isa/vec.h): AVX-512's code and bits, testable without its CPU.
+# -Wno-psabi: gcc warns that a 64-byte vector passed without AVX-512 has another ABI; every function that
+# passes one is static in kernels.c (the table's take pointers), so no call crosses an ABI boundary
+ISA_FLAGS_avx512emu := -march=x86-64-v3 -Wno-psabi -DDYVM_VW=16 -DDYVM_ISA_NAME=avx512emu
 $(BUILD)/reference/isa/kernels_%.o: reference/isa/kernels.c $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -march=%,$(CFLAGS)) $(ISA_FLAGS_$*) -Ireference/isa -c $< -o $@

@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const dyvm_cpu_kernels *const tables[DYVM_ISA_COUNT] = {&dyvm_kernels_scalar, &dyvm_kernels_avx2,
-                                                               &dyvm_kernels_avx512};
+                                                               &dyvm_kernels_avx512, &dyvm_kernels_avx512emu};
 static const dyvm_cpu_kernels *chosen;
 
 /* __builtin_cpu_supports counts AVX and AVX-512 only when the OS saves their registers (XCR0) */
@@ -18,7 +18,8 @@ bool dyvm_isa_supported(dyvm_isa isa)
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("avx512cd");
-    case DYVM_ISA_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case DYVM_ISA_AVX2:
+    case DYVM_ISA_AVX512_EMU: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     default: return isa == DYVM_ISA_SCALAR;
     }
 #else
@@ -56,14 +57,14 @@ int dyvm_isa_select(const char *name, char *err, size_t errlen)
         chosen = tables[i];
         return 0;
     }
-    return snprintf(err, errlen, "--isa: \"%s\" is not auto, avx512, avx2 or scalar", name), -1;
+    return snprintf(err, errlen, "--isa: \"%s\" is not auto, avx512, avx2, scalar or avx512emu", name), -1;
 }
 
 void dyvm_isa_list(char *buf, size_t len)
 {
     size_t at = 0;
     if (len) buf[0] = 0;
-    for (int i = DYVM_ISA_COUNT - 1; i >= 0; i--)
+    for (int i = DYVM_ISA_AVX512; i >= 0; i--) /* the real ISAs, widest first (not the emulation after them) */
         if (dyvm_isa_supported((dyvm_isa)i) && at < len)
             at += (size_t)snprintf(buf + at, len - at, "%s%s", at ? " " : "", tables[i]->name);
 }

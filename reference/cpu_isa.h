@@ -4,7 +4,8 @@
  * -march=x86-64-v4), for AVX2 + FMA (8 floats, -march=x86-64-v3) and scalar (1 float, the baseline x86-64),
  * each build filling one table below. The rest of the program is built for the baseline x86-64, so one
  * binary runs on any x86-64 and uses the widest kernels the CPU (and the OS, through XCR0) supports. The
- * matrix products are OpenBLAS's, which dispatches on its own (bench/blas_core.h).
+ * matrix products are OpenBLAS's, which dispatches on its own (bench/blas_core.h). A fourth build, the
+ * AVX-512 code for AVX2 + FMA (avx512emu), runs only when --isa names it: its bits are AVX-512's.
  *
  * Every kernel computes each output element by the same operations whatever its position and however the
  * work is split between threads, so the output of a given ISA is the same bits from run to run and for any
@@ -17,7 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { DYVM_ISA_SCALAR, DYVM_ISA_AVX2, DYVM_ISA_AVX512, DYVM_ISA_COUNT } dyvm_isa;
+/* DYVM_ISA_AVX512_EMU: the AVX-512 kernels' 16-wide code built for AVX2 + FMA (isa/vec.h), never chosen by
+ * auto: --isa avx512emu tests that code, and the bits it must give, on a CPU without AVX-512 */
+typedef enum { DYVM_ISA_SCALAR, DYVM_ISA_AVX2, DYVM_ISA_AVX512, DYVM_ISA_AVX512_EMU, DYVM_ISA_COUNT } dyvm_isa;
 
 /* One directional selective scan over one image (SPEC.md section 4, step 4), the dt projection computed per
  * channel block just before it (no separate GEMM: its K = dt_rank is too small to pay):
@@ -62,20 +65,20 @@ typedef struct {
     void (*triad)(float *a, const float *b, const float *c, float s, int64_t n);
 } dyvm_cpu_kernels;
 
-extern const dyvm_cpu_kernels dyvm_kernels_avx512, dyvm_kernels_avx2, dyvm_kernels_scalar;
+extern const dyvm_cpu_kernels dyvm_kernels_avx512, dyvm_kernels_avx2, dyvm_kernels_scalar, dyvm_kernels_avx512emu;
 
 /* The kernels in use: the best this CPU supports unless dyvm_isa_select chose another. */
 const dyvm_cpu_kernels *dyvm_isa_kernels(void);
-/* "auto", "avx512", "avx2" or "scalar": returns 0, or -1 with one line in err (an unknown name, or an ISA
- * this CPU lacks, naming what is missing). Call before any forward; not thread-safe. */
+/* "auto", "avx512", "avx2", "scalar" or "avx512emu": returns 0, or -1 with one line in err (an unknown name,
+ * or an ISA this CPU lacks, naming what is missing). Call before any forward; not thread-safe. */
 int dyvm_isa_select(const char *name, char *err, size_t errlen);
-/* Whether this CPU (and the OS) supports an ISA: AVX-512 needs F, BW, DQ, VL and CD (x86-64-v4); AVX2 needs
- * AVX2 and FMA; scalar always. */
+/* Whether this CPU (and the OS) supports an ISA: AVX-512 needs F, BW, DQ, VL and CD (x86-64-v4); AVX2 and
+ * the emulated AVX-512 need AVX2 and FMA; scalar always. */
 bool dyvm_isa_supported(dyvm_isa isa);
 /* The best of the three for a CPU with these features: pure, for the tests. */
 dyvm_isa dyvm_isa_best(bool avx2_fma, bool avx512_v4);
 const dyvm_cpu_kernels *dyvm_isa_table(dyvm_isa isa);
-/* The names of the ISAs this CPU supports, best first, separated by spaces. */
+/* The names of the ISAs this CPU supports, best first, separated by spaces (the emulation is not one). */
 void dyvm_isa_list(char *buf, size_t len);
 
 #endif

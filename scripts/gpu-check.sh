@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The one prepared check for a lent GPU machine (one command of at most 600 s there). Build here with `make gpu-build` (binaries,
 # tests, build/lib from scripts/bundle-libs.sh, the golden cases tiny and small in build/golden), carry
-# build/dyvm, build/tests/test_cuda, build/lib, build/golden and build/commit.txt (about 50 MB; the whole
-# build/ is over the device tool's 64 MiB), and run `scripts/gpu-check.sh` there from the repository root
-# with $OUT set.
+# build/dyvm, build/tests/test_cuda, build/tests/test_isa, build/tests/test_golden, build/lib, build/golden
+# and build/commit.txt (about 57 MB; the whole build/ is over the device tool's 64 MiB), and run
+# `scripts/gpu-check.sh` there from the repository root with $OUT set.
 #
 #   scripts/gpu-check.sh [--dry-run] [OUTDIR]     OUTDIR: default $OUT, else gpu-check
 #
@@ -14,7 +14,8 @@
 # so a run killed halfway keeps what it finished. The device tool returns at most 8 files; it writes 7:
 #   summary.txt    one line per step (verdict, exit status, seconds, label), the device, commit and date
 #   nvidia-smi.txt nvidia-smi and the device query
-#   tests.log      ldd build/dyvm, the CUDA tests against the CPU reference (and their rerun, if they failed)
+#   tests.log      ldd build/dyvm, the CUDA tests against the CPU reference (and their rerun, if they failed),
+#                  the CPU's AVX-512 kernels (where the CPU has them)
 #   sanitizer.log  compute-sanitizer's memcheck, racecheck, initcheck, synccheck on test_cuda --sanitize
 #   bench.log      the suites' and the single benchmarks' progress (stderr)
 #   bench.jsonl    one JSON document a line, one per single GPU benchmark that exited 0
@@ -194,6 +195,20 @@ plan() {
     [ "$last" = PASS ] && skip="test_cuda passed"
     step tests 40 tests.log "test_cuda again with CUDA_LAUNCH_BLOCKING=1 (only when the first run failed)" \
         env GOLDEN=build/golden CUDA_LAUNCH_BLOCKING=1 build/tests/test_cuda
+
+    # The CPU's AVX-512 kernels, where this machine's CPU has them (the development VM's has not): the kernel
+    # and golden tests under every ISA, then the native kernels against their emulation on AVX2, bit for bit
+    local isas="" no512=""
+    if [ "$dry" = 0 ]; then
+        isas=$(build/dyvm info --isas 2>/dev/null)
+        [[ " $isas " == *" avx512 "* ]] || no512="this CPU has no AVX-512 (dyvm info --isas: ${isas:-nothing})"
+    fi
+    skip=$no512
+    step plain 12 tests.log "the CPU kernels and golden cases under every ISA, AVX-512 included (test_isa, test_golden)" \
+        env GOLDEN=build/golden sh -c 'build/tests/test_isa && build/tests/test_golden'
+    skip=$no512
+    step plain 8 tests.log "AVX-512 against its emulation on AVX2 (--isa avx512emu): Vim-T captures byte-identical" \
+        scripts/isa-emu-check.sh build/dyvm
 
     # The probe is itself a check (memcheck on dyvm run): some machines refuse the sanitizer
     # («Device not supported», then error 999 at the first allocation), and then the four are not run.

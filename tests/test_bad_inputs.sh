@@ -274,8 +274,8 @@ bad "run: --input and --batch" "dyvm: run: --batch and --seed make random inputs
 bad "run: --preset nope" 'dyvm: unknown preset "nope" (expected vim-t, vim-s, vim-b or tiny)' -- run --preset nope --variant vim --out o.st
 bad "run: --batch 0" 'dyvm: --batch: "0" is not an integer in 1..1048576' -- run --preset tiny --variant vim --batch 0 --out o.st
 bad "run: --batch x" 'dyvm: --batch: "x" is not an integer in 1..1048576' -- run --preset tiny --variant vim --batch x --out o.st
-bad "run: --isa unknown" 'dyvm: --isa: "sse9" is not auto, avx512, avx2 or scalar' -- run --preset tiny --variant vim --isa sse9 --out o.st
-bad "bench: --isa unknown" 'dyvm: --isa: "neon" is not auto, avx512, avx2 or scalar' -- bench --preset tiny --isa neon
+bad "run: --isa unknown" 'dyvm: --isa: "sse9" is not auto, avx512, avx2, scalar or avx512emu' -- run --preset tiny --variant vim --isa sse9 --out o.st
+bad "bench: --isa unknown" 'dyvm: --isa: "neon" is not auto, avx512, avx2, scalar or avx512emu' -- bench --preset tiny --isa neon
 bad "run: --isa with cuda" 'dyvm: --isa chooses the CPU kernels; it does not apply to --backend cuda' -- run --preset tiny --variant vim --isa avx2 --backend cuda --out o.st
 bad "run: --isa twice" 'dyvm: --isa is given twice' -- run --preset tiny --variant vim --isa scalar --isa scalar --out o.st
 bad "run: --img-size not a multiple of the patch" 'dyvm: --img-size: image size 33 is not a multiple of the patch size 8' -- run --preset tiny --img-size 33 --variant vim --out o.st

@@ -70,6 +70,8 @@ has "a benchmark with --scan v1" '--scan v1 .*--format jsonl'
 has "a benchmark with --scan v2" '--scan v2 .*--format jsonl'
 has "the TF32 benchmark" '--precision tf32 '
 has "ldd build/dyvm" '^ldd build/dyvm$'
+has "the CPU kernels and golden cases under every ISA" "build/tests/test_isa && build/tests/test_golden"
+has "AVX-512 against its emulation" '^scripts/isa-emu-check.sh build/dyvm$'
 has "nvidia-smi" '^nvidia-smi'
 nb=$(printf '%s\n' "$steps" | grep -c -- '--format jsonl')
 [ "$nb" = 7 ] && ok "7 single benchmarks, each --format jsonl" || no "$nb single benchmarks with --format jsonl, want 7"
@@ -150,6 +152,9 @@ else
 fi
 grep -q '^SKIPPED .*CUDA_LAUNCH_BLOCKING=1.*(test_cuda passed)' "$s" && ok "no rerun when test_cuda passed" ||
     no "rerun: $(grep CUDA_LAUNCH "$s")"
+[ "$(grep -c '^SKIPPED .*AVX-512.*(this CPU has no AVX-512 (dyvm info --isas: ran))$' "$s")" = 2 ] &&
+    ok "the 2 AVX-512 checks skipped, with the reason, where dyvm info --isas lists no avx512" ||
+    no "AVX-512 checks: $(grep AVX-512 "$s")"
 grep -q '^PASS .*test_cuda (all CUDA tests) — 2 passed, 0 failed$' "$s" && ok "summary: test_cuda with its counts" ||
     no "summary lacks test_cuda's line: $(grep test_cuda "$s")"
 grep -q '^PASS  *exit 0  *[0-9]* s  bench vim-s dyvm batch 128 fp32 scan v2' "$s" &&

@@ -283,7 +283,8 @@ static void choice(void)
               dyvm_isa_best(false, false) == DYVM_ISA_SCALAR,
           "auto picks AVX-512 where the CPU has x86-64-v4, else AVX2 + FMA, else scalar");
     char err[256], list[64];
-    check(dyvm_isa_select("sse9", err, sizeof err) == -1 && strstr(err, "\"sse9\" is not auto, avx512, avx2 or scalar"),
+    check(dyvm_isa_select("sse9", err, sizeof err) == -1 &&
+              strstr(err, "\"sse9\" is not auto, avx512, avx2, scalar or avx512emu"),
           "--isa sse9 refused: %s", err);
     check(dyvm_isa_select("scalar", err, sizeof err) == 0 && dyvm_isa_kernels() == &dyvm_kernels_scalar,
           "--isa scalar is always available");
@@ -291,11 +292,22 @@ static void choice(void)
     dyvm_isa_list(list, sizeof list);
     check(!strncmp(list, dyvm_isa_kernels()->name, strlen(dyvm_isa_kernels()->name)) && strstr(list, "scalar"),
           "auto runs the first ISA of the supported list \"%s\" (%s)", list, dyvm_isa_kernels()->name);
+    check(!strstr(list, "emu") && dyvm_isa_kernels() != &dyvm_kernels_avx512emu,
+          "the emulated AVX-512 is neither listed as this CPU's (\"%s\") nor chosen by auto", list);
+    if (dyvm_isa_supported(DYVM_ISA_AVX2))
+        check(dyvm_isa_select("avx512emu", err, sizeof err) == 0 && dyvm_isa_kernels() == &dyvm_kernels_avx512emu &&
+                  dyvm_isa_supported(DYVM_ISA_AVX512_EMU),
+              "--isa avx512emu runs the 16-wide kernels on AVX2 + FMA");
+    else
+        check(dyvm_isa_select("avx512emu", err, sizeof err) == -1 && strstr(err, "AVX2 and FMA are needed"),
+              "--isa avx512emu refused without AVX2 + FMA: %s", err);
+    dyvm_isa_select("auto", err, sizeof err);
     if (!dyvm_isa_supported(DYVM_ISA_AVX512))
         check(dyvm_isa_select("avx512", err, sizeof err) == -1 && strstr(err, "does not support"),
               "--isa avx512 refused on this CPU: %s", err);
-    check(dyvm_kernels_avx512.width == 16 && dyvm_kernels_avx2.width == 8 && dyvm_kernels_scalar.width == 1,
-          "vector widths: avx512 16, avx2 8, scalar 1");
+    check(dyvm_kernels_avx512.width == 16 && dyvm_kernels_avx2.width == 8 && dyvm_kernels_scalar.width == 1 &&
+              dyvm_kernels_avx512emu.width == 16 && dyvm_kernels_avx512emu.delta_group == dyvm_kernels_avx512.delta_group,
+          "vector widths: avx512 16, avx2 8, scalar 1, avx512emu 16 (and AVX-512's channel groups)");
 }
 
 int main(void)

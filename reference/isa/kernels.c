@@ -323,8 +323,10 @@ static double fma_chains(int64_t iters)
     return 2.0 * VW * CHAINS * (double)iters;
 }
 
-#if DYVM_VW == 16
+#if DYVM_VW == 16 && defined(__AVX512F__)
 #define DYVM_ISA_DESC "AVX-512, 16 floats per vector"
+#elif DYVM_VW == 16
+#define DYVM_ISA_DESC "AVX-512's 16-float kernels emulated on AVX2 + FMA (for tests: its bits, not its speed)"
 #elif DYVM_VW == 8
 #define DYVM_ISA_DESC "AVX2 + FMA, 8 floats per vector"
 #else

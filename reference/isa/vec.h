@@ -28,12 +28,37 @@ static inline float vf_sum(vf x)
     for (int i = 0; i < DYVM_VW; i++) s += x[i];
     return s;
 }
-#if DYVM_VW == 16
+#if DYVM_VW == 16 && defined(__AVX512F__)
 /* max(a, b), min(a, b) with the x86 rule: b when either is NaN (so pass the value that may be NaN as b) */
 static inline vf vf_max(vf a, vf b) { return (vf)_mm512_max_ps((__m512)a, (__m512)b); }
 static inline vf vf_min(vf a, vf b) { return (vf)_mm512_min_ps((__m512)a, (__m512)b); }
 __m512 _ZGVeN16v_erff(__m512 x);
 static inline vf vf_erf(vf x) { return (vf)_ZGVeN16v_erff((__m512)x); }
+#elif DYVM_VW == 16
+/* The 16-wide kernels built for AVX2 + FMA (the avx512emu table): the compiler runs each 16-float vector as
+ * two of 8, every lane through the same operations as with AVX-512, so they test the 16-wide code (its lane
+ * counts, tails and groups) where no AVX-512 CPU is, and give the bits a real AVX-512 run must reproduce (all
+ * but erf's: libmvec's 8-wide erf stands in for its 16-wide one). */
+typedef union {
+    vf v;
+    __m256 h[2];
+} vf_halves;
+static inline vf vf_max(vf a, vf b)
+{
+    const vf_halves x = {a}, y = {b};
+    return ((vf_halves){.h = {_mm256_max_ps(x.h[0], y.h[0]), _mm256_max_ps(x.h[1], y.h[1])}}).v;
+}
+static inline vf vf_min(vf a, vf b)
+{
+    const vf_halves x = {a}, y = {b};
+    return ((vf_halves){.h = {_mm256_min_ps(x.h[0], y.h[0]), _mm256_min_ps(x.h[1], y.h[1])}}).v;
+}
+__m256 _ZGVdN8v_erff(__m256 x);
+static inline vf vf_erf(vf x)
+{
+    const vf_halves h = {x};
+    return ((vf_halves){.h = {_ZGVdN8v_erff(h.h[0]), _ZGVdN8v_erff(h.h[1])}}).v;
+}
 #else
 static inline vf vf_max(vf a, vf b) { return (vf)_mm256_max_ps((__m256)a, (__m256)b); }
 static inline vf vf_min(vf a, vf b) { return (vf)_mm256_min_ps((__m256)a, (__m256)b); }
