@@ -14,9 +14,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 status=0
 for v in vim block; do
-    for k in 1 2; do
-        isa=$a
-        [ "$k" = 2 ] && isa=$b
+    k=0
+    for isa in "$a" "$b"; do
+        k=$((k + 1)) # its own file even when both name the same ISA
         if ! "$bin" run --preset vim-t --variant "$v" --batch 2 --isa "$isa" --capture --out "$tmp/$v.$k.st" \
             >/dev/null 2>"$tmp/err"; then
             echo "$0: $v under --isa $isa: $(tail -n 1 "$tmp/err")" >&2

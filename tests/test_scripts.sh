@@ -70,20 +70,17 @@ else
 fi
 
 # isa-emu-check.sh: the same ISA twice is identical (exit 0), two ISAs that round differently are not (exit 1)
-out=$(scripts/isa-emu-check.sh "$dyvm" avx2 avx2 2>&1)
-rc=$?
-if [ "$rc" = 0 ] && [ "$(grep -c 'give byte-identical captures$' <<<"$out")" = 2 ]; then
-    ok "isa-emu-check.sh: avx2 twice, byte-identical (vim and block)"
-else
-    no "isa-emu-check.sh avx2 avx2: exit $rc: $out"
-fi
-out=$(scripts/isa-emu-check.sh "$dyvm" avx2 scalar 2>&1)
-rc=$?
-if [ "$rc" = 1 ] && [ "$(grep -c 'differ (first at byte [0-9]* of the capture)$' <<<"$out")" = 2 ]; then
-    ok "isa-emu-check.sh: avx2 against scalar, told apart (exit 1)"
-else
-    no "isa-emu-check.sh avx2 scalar: exit $rc: $out"
-fi
+# emu_pair NAME ISA OTHER RC REGEX: that exit status, and REGEX ending both lines (vim and block)
+emu_pair() {
+    local out rc
+    out=$(scripts/isa-emu-check.sh "$dyvm" "$2" "$3" 2>&1)
+    rc=$?
+    if [ "$rc" = "$4" ] && [ "$(grep -c "$5\$" <<<"$out")" = 2 ]; then ok "isa-emu-check.sh: $1"; else
+        no "isa-emu-check.sh $2 $3: exit $rc: $out"; fi
+}
+emu_pair "avx2 twice, byte-identical (vim and block)" avx2 avx2 0 'give byte-identical captures'
+emu_pair "avx2 against scalar, told apart (exit 1)" avx2 scalar 1 'differ (first at byte [0-9]* of the capture)'
+
 # the check itself: AVX-512 against its emulation
 scripts/isa-emu-check.sh "$dyvm" >"$tmp/out" 2>"$tmp/err"
 rc=$?

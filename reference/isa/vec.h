@@ -43,22 +43,18 @@ typedef union {
     vf v;
     __m256 h[2];
 } vf_halves;
+static inline __m256 vf_half(vf x, int i) { return ((vf_halves){x}).h[i]; }
+static inline vf vf_join(__m256 lo, __m256 hi) { return ((vf_halves){.h = {lo, hi}}).v; }
 static inline vf vf_max(vf a, vf b)
 {
-    const vf_halves x = {a}, y = {b};
-    return ((vf_halves){.h = {_mm256_max_ps(x.h[0], y.h[0]), _mm256_max_ps(x.h[1], y.h[1])}}).v;
+    return vf_join(_mm256_max_ps(vf_half(a, 0), vf_half(b, 0)), _mm256_max_ps(vf_half(a, 1), vf_half(b, 1)));
 }
 static inline vf vf_min(vf a, vf b)
 {
-    const vf_halves x = {a}, y = {b};
-    return ((vf_halves){.h = {_mm256_min_ps(x.h[0], y.h[0]), _mm256_min_ps(x.h[1], y.h[1])}}).v;
+    return vf_join(_mm256_min_ps(vf_half(a, 0), vf_half(b, 0)), _mm256_min_ps(vf_half(a, 1), vf_half(b, 1)));
 }
 __m256 _ZGVdN8v_erff(__m256 x);
-static inline vf vf_erf(vf x)
-{
-    const vf_halves h = {x};
-    return ((vf_halves){.h = {_ZGVdN8v_erff(h.h[0]), _ZGVdN8v_erff(h.h[1])}}).v;
-}
+static inline vf vf_erf(vf x) { return vf_join(_ZGVdN8v_erff(vf_half(x, 0)), _ZGVdN8v_erff(vf_half(x, 1))); }
 #else
 static inline vf vf_max(vf a, vf b) { return (vf)_mm256_max_ps((__m256)a, (__m256)b); }
 static inline vf vf_min(vf a, vf b) { return (vf)_mm256_min_ps((__m256)a, (__m256)b); }
