@@ -538,7 +538,12 @@ int dyvm_weights_from_file(dyvm_weights *w, const st_file *f, char *err, size_t 
     rc = 0;
 done:
     free(t);
-    if (rc) dyvm_weights_free(w);
+    if (rc) {
+        dyvm_weights_free(w);
+        /* one line whatever a tensor name or the path holds (a name with a newline split it: found by fuzz_weights),
+           as safetensors.c does for its own messages */
+        for (char *p = err; errlen && *p; p++) *p = control_char(*p) ? '?' : *p;
+    }
     return rc;
 }
 

@@ -205,6 +205,7 @@ h, d = copy(X); h['other'] = h.pop('images'); save('x-noimages.st', h, bytes(d))
 retype('w-i32.st', W, 'norm_f.weight', dtype='I32')
 retype('w-shape.st', W, 'layers.2.mixer.out_proj.weight', shape=[64, 32])
 drop('w-no-D_b.st', W, lambda k: k == 'layers.3.mixer.D_b')
+h, d = copy(W); h['layers.9.\nixer.D'] = h.pop('layers.3.mixer.D'); save('w-newline.st', h, bytes(d))  # was a bug, fixed now (fuzz_weights)
 drop('w-no-head.st', W, lambda k: k == 'head.weight')
 drop('w-no-block-heads.st', W, lambda k: '.block_head.' in k)
 drop('w-no-predictors.st', W, lambda k: k.startswith('score_predictors.'))
@@ -365,6 +366,7 @@ good "run: weights without predictors or metadata, token, even (DyVM's stages)" 
 bad "run: weights without block heads, block learned" "dyvm: variant block with the learned block policy needs layers.*.mixer.block_head.* weights (use --block-policy all|none|ratio:R|keep:R|count:K)" -- run --weights "$F/w-no-block-heads.st" --input "$X" --variant block --out o.st
 
 # ---- run: weights tensors and files
+weights "a tensor name with a newline, past the layers" w-newline.st 'tensor "layers.9.?ixer.D" is past the 4 layers the file defines'
 weights "NaN in a tensor" w-nan.st 'tensor "layers.1.mixer.x_proj.weight" has a non-finite value (nan) at [3,5]'
 weights "-Inf in a tensor" w-inf.st 'tensor "head.bias" has a non-finite value (-inf) at [7]'
 weights "I32 tensor" w-i32.st 'tensor "norm_f.weight" has dtype I32, expected F32'
